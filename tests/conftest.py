@@ -60,11 +60,14 @@ def _fresh_runtime() -> Iterator[None]:
     from aws_lambda_powertools.utilities import parameters
 
     from pages_ops import runtime
+    from pages_ops.idempotency import forget_ledgers
 
     runtime.reset()
+    forget_ledgers()
     parameters.clear_caches()
     yield
     runtime.reset()
+    forget_ledgers()
     parameters.clear_caches()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -27,6 +27,8 @@ ENVIRONMENTS: Final = frozenset({"production", "preview"})
 DEPLOYMENT_ID_PATTERN: Final = re.compile(r"^[0-9a-fA-F][0-9a-fA-F-]{7,63}$")
 DEPLOY_HOOK_PATH: Final = "/pages/webhooks/deploy_hooks/"
 DEPLOY_HOOK_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9-]{8,128}$")
+
+_Model = TypeVar("_Model")
 
 
 class PagesClient:
@@ -55,6 +57,7 @@ class PagesClient:
             retry=retry,
             timeouts=timeouts,
             session=session,
+            redact=(account_id,),
         )
 
     @classmethod
@@ -65,13 +68,17 @@ class PagesClient:
         *,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
+        rate_burst: int = 1,
     ) -> PagesClient:
-        """Build a client with the settings' base URL and a rate limiter at the configured ceiling."""
+        """Build a client with the settings' base URL and a rate limiter at the configured ceiling.
+
+        `rate_burst` requests may start at once after an idle spell, for callers that fetch in parallel.
+        """
         return cls(
             settings.account_id,
             credentials,
             base_url=settings.api_base_url,
-            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+            rate_limiter=RateLimiter(settings.rate_limit_per_minute, burst=rate_burst),
             retry=retry,
             session=session,
         )
@@ -88,23 +95,25 @@ class PagesClient:
 
     def iter_projects(self) -> Iterator[Project]:
         """Yield every Pages project of the account, page by page."""
-        for item in self._paginate("/pages/projects", {}):
-            yield Project.from_api(item)
+        path = "/pages/projects"
+        for item in self._paginate(path, {}):
+            yield _parse(Project.from_api, item, "GET", path)
 
     def list_projects(self) -> list[Project]:
         return list(self.iter_projects())
 
     def get_project(self, project: str) -> Project:
         path = self._project_path(project)
-        return Project.from_api(self._object(self._get(path), "GET", path))
+        return _parse(Project.from_api, self._object(self._get(path), "GET", path), "GET", path)
 
     # Deployments
 
     def iter_deployments(self, project: str, *, env: str | None = None) -> Iterator[Deployment]:
         """Yield every deployment of a project, newest first, optionally only one environment's."""
         params = _env_params(env)
-        for item in self._paginate(f"{self._project_path(project)}/deployments", params):
-            yield Deployment.from_api(item)
+        path = f"{self._project_path(project)}/deployments"
+        for item in self._paginate(path, params):
+            yield _parse(Deployment.from_api, item, "GET", path)
 
     def list_deployments_page(
         self, project: str, *, page: int = 1, per_page: int = MAX_PER_PAGE, env: str | None = None
@@ -117,7 +126,7 @@ class PagesClient:
         items = self._list(envelope, path)
         info = envelope.result_info
         return DeploymentPage(
-            deployments=tuple(Deployment.from_api(item) for item in items),
+            deployments=tuple(_parse(Deployment.from_api, item, "GET", path) for item in items),
             page=page,
             per_page=per_page,
             total_count=_int(info.get("total_count")),
@@ -126,7 +135,7 @@ class PagesClient:
 
     def get_deployment(self, project: str, deployment_id: str) -> Deployment:
         path = self._deployment_path(project, deployment_id)
-        return Deployment.from_api(self._object(self._get(path), "GET", path))
+        return _parse(Deployment.from_api, self._object(self._get(path), "GET", path), "GET", path)
 
     def create_deployment(self, project: str, *, branch: str | None = None) -> Deployment:
         """Start a build of `branch` (the production branch when None). Never retried after it was sent."""
@@ -138,7 +147,7 @@ class PagesClient:
             # (None, value) makes requests send a multipart/form-data text field, as this endpoint expects.
             files = {"branch": (None, branch)}
         envelope = self.transport.request("POST", self._url(path), display_path=path, files=files)
-        return Deployment.from_api(self._object(envelope, "POST", path))
+        return _parse(Deployment.from_api, self._object(envelope, "POST", path), "POST", path)
 
     def delete_deployment(self, project: str, deployment_id: str, *, force: bool = False) -> None:
         """Delete a deployment; `force` is needed for an aliased one.
@@ -168,7 +177,9 @@ class PagesClient:
                 "deploy hook URL must have the form "
                 f"{self.transport.base_url}{DEPLOY_HOOK_PATH}<hook id> (value not shown: it is a credential)"
             )
-        envelope = self.transport.request("POST", hook_url, display_path=display_path, authenticated=False)
+        envelope = self.transport.request(
+            "POST", hook_url, display_path=display_path, authenticated=False, redact=(hook_id,)
+        )
         result = envelope.result
         if isinstance(result, Mapping) and isinstance(result.get("id"), str):
             return str(result["id"])
@@ -185,9 +196,11 @@ class PagesClient:
     def _paginate(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Yield the items of every page, stopping at the end without requesting a page past it.
 
-        The end is the last page by `total_pages` (or `total_count`), a short page, or an empty one. Without
-        either total a full last page forces one more request, which may come back empty or, on some
-        endpoints, as 8000024; both mean the listing is complete.
+        The end is an empty page, or the last page by `total_pages` (or `total_count`). Only when the
+        response has neither total does a short page end the listing: the totals win over a short page,
+        so a server that pages by fewer than `per_page` items loses nothing. Without totals a full last
+        page forces one more request, which may come back empty or, on some endpoints, as 8000024; both
+        mean the listing is complete.
         """
         page = 1
         while True:
@@ -200,7 +213,11 @@ class PagesClient:
             items = self._list(envelope, path)
             yield from items
             total_pages = _total_pages(envelope.result_info, MAX_PER_PAGE)
-            if not items or len(items) < MAX_PER_PAGE or (total_pages is not None and page >= total_pages):
+            if not items:
+                return
+            if total_pages is not None and page >= total_pages:
+                return
+            if total_pages is None and len(items) < MAX_PER_PAGE:
                 return
             page += 1
 
@@ -227,7 +244,22 @@ class PagesClient:
         result = envelope.result
         if not isinstance(result, list):
             raise MalformedResponseError(method="GET", path=path, status=200, reason="result is not a list")
-        return [item for item in result if isinstance(item, Mapping)]
+        for index, item in enumerate(result):
+            if not isinstance(item, Mapping):
+                raise MalformedResponseError(
+                    method="GET", path=path, status=200, reason=f"result item {index} is not an object"
+                )
+        return result
+
+
+def _parse(
+    parser: Callable[[Mapping[str, Any]], _Model], data: Mapping[str, Any], method: str, path: str
+) -> _Model:
+    """Build a model from an API object, reporting an object without its required field as malformed."""
+    try:
+        return parser(data)
+    except ValueError as exc:
+        raise MalformedResponseError(method=method, path=path, status=200, reason=str(exc)) from exc
 
 
 def _env_params(env: str | None) -> dict[str, str]:
@@ -243,11 +275,18 @@ def _int(value: object) -> int | None:
 
 
 def _total_pages(info: Mapping[str, Any], per_page: int) -> int | None:
-    """`total_pages` from result_info, else derived from `total_count`; None when neither is given."""
+    """`total_pages` from result_info, else derived from `total_count`; None when neither is given.
+
+    The count is divided by the page size the response reports, because that is how the server paged.
+    `per_page` (the requested size) is the fallback when the response reports none.
+    """
     total_pages = _int(info.get("total_pages"))
     if total_pages is not None:
         return total_pages
     total_count = _int(info.get("total_count"))
-    if total_count is not None:
-        return max(1, math.ceil(total_count / per_page))
-    return None
+    if total_count is None:
+        return None
+    page_size = _int(info.get("per_page"))
+    if page_size is None or page_size < 1:
+        page_size = per_page
+    return max(1, math.ceil(total_count / page_size))

@@ -50,8 +50,8 @@ MAX_PRUNE_CONCURRENCY: Final = 16
 ACCOUNT_ID_PATTERN: Final = re.compile(r"^[0-9a-f]{32}$")
 PROJECT_NAME_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Git allows almost anything in a branch name, so only what could break a multipart field or a log line is
-# rejected: control characters and surrounding white space.
-BRANCH_PATTERN: Final = re.compile(r"^[^\x00-\x20\x7f][^\x00-\x1f\x7f]{0,254}$")
+# rejected: control characters (C0, DEL and C1) and white space at either end. At most 255 characters.
+BRANCH_PATTERN: Final = re.compile(r"^(?!\s)[^\x00-\x1f\x7f-\x9f]{1,255}(?<!\s)$")
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _TRUE_WORDS: Final = frozenset({"true", "1", "yes"})

@@ -140,10 +140,10 @@ def fetch_with_powertools(secret_id: str, force_fetch: bool) -> str | bytes:
 
 
 class SecretSource:
-    """The current secret, fetched lazily and refreshed at most once per rejected set of credentials.
+    """The current secret, fetched lazily through the fetcher's cache and refreshed after a rejection.
 
-    Thread-safe: when several requests fail authentication at once, only the first refreshes the secret and
-    the others reuse its result.
+    Thread-safe: when several requests fail authentication at once and the first refresh brings new
+    credentials, the others reuse them without fetching again.
     """
 
     def __init__(self, secret_id: str, fetcher: SecretFetcher = fetch_with_powertools) -> None:
@@ -151,13 +151,17 @@ class SecretSource:
         self._fetch = fetcher
         self._lock = threading.Lock()
         self._document: SecretDocument | None = None
+        self._text: str | bytes | None = None
 
     def get(self) -> SecretDocument:
-        """Return the secret, from Powertools' cache when it is fresh."""
+        """Return the secret, parsing it again only when its text changed.
+
+        Every call goes through the fetcher, whose cache (Powertools', `SECRET_CACHE_SECONDS`) decides when
+        Secrets Manager is read again. A changed secret (a new status page password, a removed user) thus
+        takes effect within that time even when no request failed authentication.
+        """
         with self._lock:
-            if self._document is None:
-                self._document = parse_secret(self._fetch(self.secret_id, False), secret_id=self.secret_id)
-            return self._document
+            return self._load(force_fetch=False)
 
     def credentials(self) -> Credentials:
         return self.get().credentials
@@ -172,8 +176,14 @@ class SecretSource:
             if self._document is not None and self._document.credentials != rejected:
                 return self._document.credentials
             logger.info("Cloudflare rejected the credentials; fetching secret %s again", self.secret_id)
-            self._document = parse_secret(self._fetch(self.secret_id, True), secret_id=self.secret_id)
-            return self._document.credentials
+            return self._load(force_fetch=True).credentials
+
+    def _load(self, *, force_fetch: bool) -> SecretDocument:
+        text = self._fetch(self.secret_id, force_fetch)
+        if self._document is None or text != self._text:
+            self._document = parse_secret(text, secret_id=self.secret_id)
+            self._text = text
+        return self._document
 
 
 class StaticCredentials:

@@ -25,7 +25,7 @@ def parse_timestamp(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _text(value: object) -> str | None:
@@ -36,10 +36,12 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _items(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _strings(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(item for item in value if isinstance(item, str))
+    return tuple(item for item in _items(value) if isinstance(item, str))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class Deployment:
         metadata = _mapping(trigger.get("metadata"))
         stages = tuple(
             stage
-            for stage in (Stage.from_api(item) for item in data.get("stages") or ())
+            for stage in (Stage.from_api(item) for item in _items(data.get("stages")))
             if stage is not None
         )
         return cls(
@@ -126,14 +128,15 @@ class Deployment:
         """True while the build is queued or running.
 
         Cloudflare shows a running build as `latest_stage.status` `active`, or `idle` on a stage before
-        `deploy` (a queued build is `queued: active` with the rest idle).
+        `deploy` (a queued build is `queued: active` with the rest idle). A stage before `deploy` that
+        ended in `success` also counts: the next stage has not started yet, and nothing is deployed.
         """
         stage = self.latest_stage
         if stage is None or self.is_skipped:
             return False
         if stage.status == "active":
             return True
-        return stage.status == "idle" and stage.name != "deploy"
+        return stage.status in ("idle", "success") and stage.name != "deploy"
 
     @property
     def status(self) -> str:
@@ -144,10 +147,9 @@ class Deployment:
         if stage is None:
             return "unknown"
         if self.is_building:
-            return "queued" if stage.name == "queued" else "building"
-        if stage.status == "success" and stage.name != "deploy":
-            # A stage before deploy finished, but nothing is deployed yet: still building.
-            return "building"
+            # Once the queued stage has succeeded, the build itself has begun.
+            waiting = stage.name == "queued" and stage.status != "success"
+            return "queued" if waiting else "building"
         if stage.status in FINISHED_STATUSES:
             return stage.status
         return "unknown"
@@ -216,7 +218,7 @@ class BuildLogs:
     def from_api(cls, data: Mapping[str, Any]) -> BuildLogs:
         lines = tuple(
             LogLine(ts=parse_timestamp(item.get("ts")), line=str(item.get("line", "")))
-            for item in data.get("data") or ()
+            for item in _items(data.get("data"))
             if isinstance(item, Mapping)
         )
         total = data.get("total")

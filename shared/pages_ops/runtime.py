@@ -39,8 +39,12 @@ def secrets() -> SecretSource:
         return _secrets
 
 
-def client(*, retry_rate_limited: bool = True) -> PagesClient:
-    """The container's API client. `retry_rate_limited=False` gives one that raises on the first 429."""
+def client(*, retry_rate_limited: bool = True, rate_burst: int = 1) -> PagesClient:
+    """The container's API client. `retry_rate_limited=False` gives one that raises on the first 429.
+
+    `rate_burst` requests may start at once after an idle spell (the status page fetches several projects in
+    parallel). All clients of a container share one rate limiter, so only the first client's value counts.
+    """
     current = settings()
     source = secrets()
     with _lock:
@@ -59,7 +63,10 @@ def client(*, retry_rate_limited: bool = True) -> PagesClient:
                 )
             else:
                 existing = PagesClient.from_settings(
-                    current, source, retry=RetryPolicy(retry_rate_limited=retry_rate_limited)
+                    current,
+                    source,
+                    retry=RetryPolicy(retry_rate_limited=retry_rate_limited),
+                    rate_burst=rate_burst,
                 )
             _clients[retry_rate_limited] = existing
         return existing

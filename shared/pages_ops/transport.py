@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
 from pages_ops.credentials import Credentials
 from pages_ops.errors import (
@@ -43,6 +44,7 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "DELETE"})
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 # A request is not started with less time than this left: it could not get an answer anyway.
 MIN_REQUEST_SECONDS: Final = 0.25
+REDACTED: Final = "<redacted>"
 
 ERROR_CODE_CLASSES: Final[tuple[tuple[int, type[CloudflareApiError]], ...]] = (
     (8000035, AliasedDeploymentError),
@@ -92,8 +94,11 @@ class Transport:
         timeouts: Timeouts | None = None,
         session: requests.Session | None = None,
         pool_size: int = 16,
+        redact: tuple[str, ...] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Values never shown in error messages (the account id): some Cloudflare errors echo the request path.
+        self.redact = tuple(value for value in redact if value)
         self.credentials = credentials
         self.rate_limiter = rate_limiter
         self.retry = retry or RetryPolicy()
@@ -110,12 +115,15 @@ class Transport:
         params: Mapping[str, str | int] | None = None,
         files: Mapping[str, tuple[None, str]] | None = None,
         authenticated: bool = True,
+        redact: tuple[str, ...] = (),
     ) -> Envelope:
         """Send one logical request, retrying where safe, and return the unwrapped envelope.
 
         `display_path` is what logs and error messages show instead of the URL: the path relative to the
-        account, with ids that work as credentials (deploy hooks) redacted.
+        account, with ids that work as credentials (deploy hooks) redacted. `redact` lists further values
+        of this request (a deploy hook id) that error messages from the API must not repeat.
         """
+        hidden = self.redact + tuple(value for value in redact if value)
         attempt = 0
         refreshed = False
         while True:
@@ -129,6 +137,7 @@ class Transport:
                     params=params,
                     files=files,
                     credentials=credentials,
+                    hidden=hidden,
                 )
             except AuthenticationError:
                 if credentials is None or refreshed:
@@ -162,13 +171,14 @@ class Transport:
         params: Mapping[str, str | int] | None,
         files: Mapping[str, tuple[None, str]] | None,
         credentials: Credentials | None,
+        hidden: tuple[str, ...] = (),
     ) -> Envelope:
         connect_timeout, read_timeout = self._timeouts(method, display_path)
         if self.rate_limiter is not None:
             try:
                 self.rate_limiter.acquire(self.deadline)
             except TimeoutError as exc:
-                raise CloudflareTimeoutError(
+                raise _NotSentError(
                     f"{method} {display_path} not sent: the rate limiter's next slot is past the deadline",
                     method=method,
                     path=display_path,
@@ -196,27 +206,27 @@ class Transport:
                 method=method,
                 path=display_path,
             ) from exc
-        except requests.exceptions.Timeout as exc:
-            raise CloudflareTimeoutError(
-                f"{method} {display_path} timed out waiting {read_timeout:.2f}s for a response",
-                method=method,
-                path=display_path,
-            ) from exc
         except requests.exceptions.RequestException as exc:
+            if _is_read_timeout(exc):
+                raise CloudflareTimeoutError(
+                    f"{method} {display_path} timed out waiting {read_timeout:.2f}s for a response",
+                    method=method,
+                    path=display_path,
+                ) from exc
             raise CloudflareConnectionError(
                 f"{method} {display_path} failed: {type(exc).__name__}", method=method, path=display_path
             ) from exc
 
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("%s %s -> %d in %.0f ms", method, display_path, response.status_code, elapsed_ms)
-        return _unwrap(response, method, display_path)
+        return _unwrap(response, method, display_path, hidden)
 
     def _timeouts(self, method: str, display_path: str) -> tuple[float, float]:
         if self.deadline is None:
             return self.timeouts.connect, self.timeouts.read
         remaining = self.deadline.remaining()
         if remaining < MIN_REQUEST_SECONDS:
-            raise CloudflareTimeoutError(
+            raise _NotSentError(
                 f"{method} {display_path} not sent: only {remaining:.2f}s left before the deadline",
                 method=method,
                 path=display_path,
@@ -227,6 +237,9 @@ class Transport:
         """Seconds to wait before the next attempt, or None when the error must be raised now."""
         policy = self.retry
         if attempt >= policy.max_attempts or not _is_retryable(method, error, policy):
+            return None
+        if isinstance(error, _NotSentError):
+            # The deadline refused the request: waiting moves the deadline closer as well.
             return None
 
         hint = error.retry_after if isinstance(error, RateLimitedError) else None
@@ -244,6 +257,17 @@ class Transport:
 
 class _ConnectPhaseTimeoutError(CloudflareTimeoutError):
     """A timeout before the connection was made, so the request certainly never reached Cloudflare."""
+
+
+class _NotSentError(CloudflareTimeoutError):
+    """The request was not sent because the deadline (or the rate limiter's next slot) left no time."""
+
+
+def _is_read_timeout(error: requests.exceptions.RequestException) -> bool:
+    # When the headers arrived but the body stalled, requests raises a ConnectionError that wraps urllib3's
+    # ReadTimeoutError instead of a Timeout.
+    stalled_body = bool(error.args) and isinstance(error.args[0], ReadTimeoutError)
+    return isinstance(error, requests.exceptions.Timeout) or stalled_body
 
 
 def _is_retryable(method: str, error: Exception, policy: RetryPolicy) -> bool:
@@ -270,11 +294,15 @@ def _new_session(pool_size: int) -> requests.Session:
     return session
 
 
-def _unwrap(response: requests.Response, method: str, display_path: str) -> Envelope:
+def _unwrap(
+    response: requests.Response, method: str, display_path: str, hidden: tuple[str, ...] = ()
+) -> Envelope:
+    decode_error: ValueError | None = None
     try:
         body = response.json()
-    except ValueError:
+    except ValueError as exc:
         body = None
+        decode_error = exc
 
     envelope_ok = isinstance(body, dict) and isinstance(body.get("success"), bool)
     if envelope_ok and body["success"] and response.ok:
@@ -284,34 +312,38 @@ def _unwrap(response: requests.Response, method: str, display_path: str) -> Enve
         )
 
     status = response.status_code
-    errors = _error_details(body) if envelope_ok else ()
+    errors = _error_details(body, hidden) if envelope_ok else ()
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     error_class = _classify(status, tuple(detail.code for detail in errors if detail.code is not None))
 
     if error_class is RateLimitedError:
         raise RateLimitedError(
             method=method, path=display_path, status=status, errors=errors, retry_after=retry_after
-        )
+        ) from decode_error
     if not envelope_ok and error_class is CloudflareApiError:
         # A 2xx or 4xx whose body is not an envelope: the response itself is broken.
         error_class = MalformedResponseError
     reason = None if envelope_ok else "response body is not a Cloudflare JSON envelope"
-    raise error_class(method=method, path=display_path, status=status, errors=errors, reason=reason)
+    raise error_class(
+        method=method, path=display_path, status=status, errors=errors, reason=reason
+    ) from decode_error
 
 
-def _error_details(body: Mapping[str, Any]) -> tuple[ApiErrorDetail, ...]:
+def _error_details(body: Mapping[str, Any], hidden: tuple[str, ...] = ()) -> tuple[ApiErrorDetail, ...]:
+    items = body.get("errors")
+    if not isinstance(items, list):
+        return ()
     details = []
-    for item in body.get("errors") or ():
+    for item in items:
         if not isinstance(item, Mapping):
             continue
         code = item.get("code")
-        message = item.get("message")
-        details.append(
-            ApiErrorDetail(
-                code=code if isinstance(code, int) else None,
-                message=message.strip() if isinstance(message, str) else "",
-            )
-        )
+        raw_message = item.get("message")
+        message = raw_message.strip() if isinstance(raw_message, str) else ""
+        for value in hidden:
+            message = message.replace(value, REDACTED)
+        valid_code = isinstance(code, int) and not isinstance(code, bool)
+        details.append(ApiErrorDetail(code=code if valid_code else None, message=message))
     return tuple(details)
 
 

@@ -1,0 +1,28 @@
+"""Scheduled build trigger: the Lambda entry point. The logic lives in pages_ops.trigger."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pages_ops import runtime
+from pages_ops.trigger import trigger_builds
+
+logger = Logger()
+metrics = Metrics()
+runtime.settings()  # parse the environment at cold start, so a bad value fails the first invocation
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run = trigger_builds(
+        event,
+        context,
+        settings=runtime.settings(),
+        client=runtime.client(),
+        secrets=runtime.secrets(),
+        metrics=metrics,
+        log=logger,
+    )
+    return run.to_dict()

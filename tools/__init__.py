@@ -1,0 +1,1 @@
+"""Build and check helpers for the SAM application (template loading, interpreter discovery)."""
