@@ -29,10 +29,11 @@ from typing import Any, Final, TextIO
 
 from sandbox.apigateway import ApiGatewayFront, FakeLambdaContext
 from sandbox.aws import LocalAws
+from sandbox.cloudflare_pages import MANAGED_PROJECTS, SANDBOX_ACCOUNT_ID, SANDBOX_API_TOKEN, PagesSandbox
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 EVENTS: Final = REPO_ROOT / "events"
-SECRET_NAME: Final = "cf-pages-ops/demo"
+SECRET_NAME: Final = "cf-pages-ops/demo"  # noqa: S105 - the secret's name, not its value
 TABLE_NAME: Final = "cf-pages-ops-demo-idempotency"
 # The stand-in is local, so the demo lets the client go faster than a deployed stack may: a few thousand
 # requests a minute instead of the default 120. Everything else is the deployed configuration.
@@ -114,12 +115,8 @@ class Demo:
         if self.args.real:
             secret = _real_credentials(os.environ)
         else:
-            from sandbox.cloudflare_pages import SANDBOX_ACCOUNT_ID, SANDBOX_API_TOKEN, PagesSandbox
-
             self.sandbox = PagesSandbox(port=0, seed="demo", stage_seconds=DEMO_STAGE_SECONDS).start()
             self._closers.append(self.sandbox.stop)
-            from sandbox.cloudflare_pages import MANAGED_PROJECTS
-
             environment.update(
                 {
                     "CLOUDFLARE_ACCOUNT_ID": SANDBOX_ACCOUNT_ID,
@@ -288,7 +285,8 @@ def format_prune_results(result: Mapping[str, Any]) -> str:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(kept.items()))
             lines.append(f"  {'':<16} kept: {reasons}")
         for failure in item.get("failed") or []:
-            lines.append(f"  {'':<16} failed {failure.get('id')}: [{failure.get('code')}] {failure.get('message')}")
+            code = failure.get("code")
+            lines.append(f"  {'':<16} failed {failure.get('id')}: [{code}] {failure.get('message')}")
     return "\n".join(lines) or "  no projects"
 
 

@@ -1,9 +1,9 @@
 """One pruner run: read each project and its complete listing, decide with `retention`, delete, report.
 
 A run never deletes while it is still paging: deleting shifts later deployments onto earlier pages, and a
-partial listing could make an old deployment look like one of the newest. It reads the project (for the live
-production deployment) and every listing page first, then decides, then deletes with a few threads under the
-client's shared rate limiter.
+partial listing could make an old deployment look like one of the newest. It reads every project (for the
+live production deployment) and every listing page first, then decides, shares the per-run cap fairly across
+the projects, then deletes with a few threads under the client's shared rate limiter.
 
 A run stops cleanly, and reports `stopped`, when the per-run cap is used up (`max_deletes`), when the time
 left is too short to start another deletion (`time_budget`), or when Cloudflare responds with 429
@@ -14,6 +14,7 @@ raised at the end as `RunFailedError`, after every project was handled.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import math
@@ -205,7 +206,7 @@ def prune(
         deadline=deadline,
         reserve_seconds=reserve_seconds,
     )
-    results = tuple(run.prune_project(project) for project in projects)
+    results = run.prune_projects(projects)
     outcome = PruneRun(results=results)
 
     if metrics is not None:
@@ -232,7 +233,7 @@ class _Outcome:
 
 
 class _Run:
-    """State shared by the projects of one invocation: the cap left, the deadline, and a run-wide stop."""
+    """State shared by the projects of one invocation: the deadline and a run-wide stop."""
 
     def __init__(
         self,
@@ -252,37 +253,59 @@ class _Run:
         self.now = now
         self.deadline = deadline
         self.reserve_seconds = reserve_seconds
-        self.deletes_left = policy.max_deletes
         self.projects_read = 0
         # A 429 or the time budget ends the whole invocation, not only the project it happened in.
         self.stop: StopReason | None = None
         self._lock = threading.Lock()
         self._slowest_delete: float | None = None
 
-    def prune_project(self, name: str) -> ProjectResult:
-        result = ProjectResult(project=name, dry_run=self.dry_run)
-        skipped = self._skip_reason()
-        if skipped is not None:
-            result.stopped = skipped
+    def prune_projects(self, names: tuple[str, ...]) -> tuple[ProjectResult, ...]:
+        """Read and decide for every project first, share the per-run cap fairly, then delete.
+
+        Sharing the cap keeps one project with a large backlog from starving the others: with a cap of 300
+        and three projects that each have more than 100 deletable deployments, each gets 100 this run, and a
+        share that one project cannot use goes to the others.
+        """
+        results = tuple(ProjectResult(project=name, dry_run=self.dry_run) for name in names)
+        selections = [self._read_phase(result) for result in results]
+
+        demands = [len(selection.selected) if selection is not None else 0 for selection in selections]
+        shares = fair_shares(demands, self.policy.max_deletes)
+        for result, selection, share in zip(results, selections, shares, strict=True):
+            if selection is None:
+                self._log_summary(result)
+                continue
+            capped = dataclasses.replace(
+                selection,
+                selected=selection.selected[:share],
+                deferred=selection.selected[share:] + selection.deferred,
+            )
+            self._delete_phase(result, capped)
+        return results
+
+    def _read_phase(self, result: ProjectResult) -> Selection | None:
+        """Read one project and decide, unless the run already stopped. None when nothing can be deleted."""
+        name = result.project
+        if self.stop is None and self._short_of_time():
+            self.stop = StopReason.TIME_BUDGET
+        if self.stop is not None:
+            result.stopped = self.stop
             logger.info(
                 "not pruning project %s in this run: stopped earlier (%s)",
                 name,
-                skipped.value,
-                extra={"project": name, "stopped": skipped.value},
+                self.stop.value,
+                extra={"project": name, "stopped": self.stop.value},
             )
-            return result
+            return None
+        return self._read_and_select(name, result)
 
-        selection = self._read_and_select(name, result)
-        if selection is None:
-            self._log_summary(result)
-            return result
-
-        self.deletes_left -= len(selection.selected)
+    def _delete_phase(self, result: ProjectResult, selection: Selection) -> None:
+        """Delete a project's share of the selection (unless this is a dry run) and fill in its result."""
         result.selected = [decision.deployment.id for decision in selection.selected]
         kept = Counter(selection.kept_counts())
         not_done = 0
         if not self.dry_run:
-            outcomes = self._delete_all(name, selection)
+            outcomes = self._delete_all(result.project, selection) if self.stop is None else {}
             not_done = self._tally(selection, outcomes, result, kept)
 
         result.kept = {reason.value: kept[reason.value] for reason in KeepReason if kept[reason.value]}
@@ -292,7 +315,6 @@ class _Run:
         elif selection.deferred:
             result.stopped = StopReason.MAX_DELETES
         self._log_summary(result)
-        return result
 
     @staticmethod
     def _tally(
@@ -314,17 +336,6 @@ class _Run:
             elif outcome.failure is not None:
                 result.failed.append(outcome.failure)
         return not_done
-
-    def _skip_reason(self) -> StopReason | None:
-        """Why a project cannot be started at all, or None when it can."""
-        if self.stop is not None:
-            return self.stop
-        if self.deletes_left <= 0:
-            return StopReason.MAX_DELETES
-        if self._short_of_time():
-            self.stop = StopReason.TIME_BUDGET
-            return self.stop
-        return None
 
     def _read_and_select(self, name: str, result: ProjectResult) -> Selection | None:
         """Read the project and its complete listing, then apply the rules. None when the read failed."""
@@ -357,7 +368,7 @@ class _Run:
             self._record_read_failure(name, result, exc)
             return None
 
-        return select_deployments(project, listing, now=self.now, policy=self.policy, limit=self.deletes_left)
+        return select_deployments(project, listing, now=self.now, policy=self.policy)
 
     @staticmethod
     def _log_listing_out_of_time(name: str, listed: int, *, had_whole_run: bool) -> None:
@@ -551,6 +562,28 @@ class _Run:
     def _timed_out(self) -> bool:
         """True when a timeout came from the end of the run, not from a slow API with time to spare."""
         return self.deadline.halted or self.deadline.time_left() < self.reserve_seconds + MIN_REQUEST_SECONDS
+
+
+def fair_shares(demands: list[int], total: int) -> list[int]:
+    """Split `total` deletions across projects that want `demands`, as evenly as their demands allow.
+
+    Every round gives each unsatisfied project an equal part of what is left (at least one, earlier projects
+    first), so no share exceeds its demand and the shares add up to min(total, sum(demands)).
+    """
+    shares = [0] * len(demands)
+    left = total
+    wanting = [index for index, demand in enumerate(demands) if demand > 0]
+    while left > 0 and wanting:
+        part = max(1, left // len(wanting))
+        for index in list(wanting):
+            grant = min(part, demands[index] - shares[index], left)
+            shares[index] += grant
+            left -= grant
+            if shares[index] == demands[index]:
+                wanting.remove(index)
+            if left == 0:
+                break
+    return shares
 
 
 def _error_code(exc: Exception) -> int | None:

@@ -332,8 +332,9 @@ def test_prune_backlog_converges():
 
 
 def test_prune_rate_limited_mid_sweep():
-    # 14 requests are allowed: the project, three listing pages and ten deletions. The next gets a 429 and, as
-    # Cloudflare does, every request after it for the rest of the window.
+    # 14 requests are allowed: both projects and their listing pages (docs 1 + 3, blog 1 + 1), then eight
+    # deletions. The next gets a 429 and, as Cloudflare does, every request after it for the rest of the
+    # window.
     with PagesSandbox(port=0, seed=None, rate_limit=14, rate_window_seconds=300) as sandbox:
         history = add_sixty(sandbox.store, datetime.now(UTC))
         settings = sandbox_settings(sandbox, prune_concurrency=1, projects=("docs", "blog"))
@@ -341,11 +342,11 @@ def test_prune_rate_limited_mid_sweep():
         outcome = prune(None, None, settings=settings, client=pruner_client(sandbox))
 
         docs, blog = outcome.results
-        assert len(docs.deleted) == 10
+        assert len(docs.deleted) == 8
         assert docs.stopped is not None
         assert docs.stopped.value == "rate_limited"
         assert docs.failed == []
-        assert docs.remaining == 40
+        assert docs.remaining == 42
         assert set(docs.deleted) <= history.deletable
         assert blog.stopped is not None
         assert blog.stopped.value == "rate_limited"
@@ -353,8 +354,9 @@ def test_prune_rate_limited_mid_sweep():
         log = settled_log(sandbox)
         assert len(log) == 15
         assert [record.status for record in log] == [200] * 14 + [429]
+        assert [record.method for record in log[:6]] == ["GET"] * 6
         assert log[-1].method == "DELETE"
-        assert [deleted_id(record) for record in log[4:14]] == docs.deleted
+        assert [deleted_id(record) for record in log[6:14]] == docs.deleted
         assert sandbox.store.deleted_ids("docs") == docs.deleted
 
 

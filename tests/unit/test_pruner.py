@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pages_ops import retention
+from pages_ops import pruner, retention
 from pages_ops.config import Settings
 from pages_ops.errors import (
     AliasedDeploymentError,
@@ -310,16 +310,44 @@ def test_prune_cap_stops_with_max_deletes():
     assert client.deleted() == result["deleted"]
 
 
-def test_prune_cap_shared_across_projects():
+def test_prune_cap_shared_fairly_across_projects():
     client = FakeClient()
     for name in ("docs", "blog", "shop"):
         client.add(name, None, [deployment(n, days_old=10 + n) for n in range(5)])
     results = run(client, projects=("docs", "blog", "shop"), keep_latest=0, max_deletes_per_run=7)["results"]
-    assert [len(result["deleted"]) for result in results] == [5, 2, 0]
-    assert [result["stopped"] for result in results] == [None, "max_deletes", "max_deletes"]
-    assert [result["remaining"] for result in results] == [0, 3, 0]
-    # The third project is not read at all: the run's deletions are used up.
-    assert ("GET", "shop") not in client.calls
+    assert [len(result["deleted"]) for result in results] == [3, 2, 2]
+    assert [result["stopped"] for result in results] == ["max_deletes"] * 3
+    assert [result["remaining"] for result in results] == [2, 3, 3]
+    # Every project is read before any deletion, so none is starved by the one before it.
+    assert ("GET", "shop") in client.calls
+
+
+def test_prune_unused_share_goes_to_others():
+    client = FakeClient()
+    client.add("docs", None, [deployment(n, days_old=10 + n) for n in range(1)])
+    client.add("blog", None, [deployment(n, days_old=10 + n) for n in range(9)])
+    results = run(client, projects=("docs", "blog"), keep_latest=0, max_deletes_per_run=6)["results"]
+    assert [len(result["deleted"]) for result in results] == [1, 5]
+    assert [result["stopped"] for result in results] == [None, "max_deletes"]
+    assert [result["remaining"] for result in results] == [0, 4]
+
+
+@pytest.mark.parametrize(
+    ("demands", "total", "expected"),
+    [
+        ([5, 5, 5], 7, [3, 2, 2]),
+        ([1, 9], 6, [1, 5]),
+        ([0, 4, 0], 3, [0, 3, 0]),
+        ([2, 2], 10, [2, 2]),
+        ([], 5, []),
+        ([3, 3], 0, [0, 0]),
+        ([300, 2, 40], 300, [258, 2, 40]),
+    ],
+)
+def test_fair_shares(demands, total, expected):
+    shares = pruner.fair_shares(demands, total)
+    assert shares == expected
+    assert sum(shares) == min(total, sum(demands))
 
 
 def test_prune_live_deployment_guard_before_delete(monkeypatch):
@@ -492,7 +520,10 @@ def test_prune_rate_limited_stops_sweep():
     assert docs["stopped"] == "rate_limited"
     assert docs["failed"] == []
     assert blog["stopped"] == "rate_limited"
-    assert ("GET", "blog") not in client.calls
+    assert blog["deleted"] == []
+    assert blog["remaining"] == 1
+    # Both projects were read before any deletion, and nothing was sent after the 429.
+    assert client.calls[-1] == ("DELETE", third_oldest)
 
 
 def test_prune_rate_limited_halts_other_workers():

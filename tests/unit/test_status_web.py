@@ -276,6 +276,16 @@ def test_gzip_when_accepted(app: StatusApp) -> None:
     assert "content-encoding" not in headers_of(refused)
 
 
+@pytest.mark.parametrize("event_file", ["http_api_api", "rest_api_api"])
+def test_gzip_json_document(app: StatusApp, event_file: str) -> None:
+    plain = call(app, event(event_file, headers={"accept-encoding": "identity"}))
+    zipped = call(app, event(event_file, headers={"accept-encoding": "gzip"}))
+    assert zipped["statusCode"] == 200
+    assert zipped["isBase64Encoded"] is True
+    assert headers_of(zipped)["content-encoding"] == "gzip"
+    assert json.loads(body_of(zipped)) == json.loads(plain["body"])
+
+
 def test_small_bodies_are_not_compressed(app: StatusApp) -> None:
     response = call(app, event("http_api_badge"))
     assert response["isBase64Encoded"] is False

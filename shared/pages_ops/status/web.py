@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 import math
 import threading
@@ -188,7 +189,9 @@ class StatusApp:
         if resolver is None:
             # debug=False always: Powertools' debug mode would put tracebacks in responses.
             resolver = (
-                APIGatewayHttpResolver(debug=False) if http_api else APIGatewayRestResolver(debug=False)
+                APIGatewayHttpResolver(debug=False, serializer=_serialize)
+                if http_api
+                else APIGatewayRestResolver(debug=False, serializer=_serialize)
             )
             self._register(resolver)
             self._resolvers[http_api] = resolver
@@ -571,6 +574,17 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
         if tag == "*" or tag.removeprefix("W/") == wanted:
             return True
     return False
+
+
+def _serialize(body: object) -> str | bytes:
+    """Serialize a JSON response body, passing gzip-encoded bytes through untouched.
+
+    Powertools serializes every non-str body of an `application/json` response, which would fail on the
+    gzip form of an already rendered document. Bytes returned here are base64-encoded by Powertools.
+    """
+    if isinstance(body, bytes):
+        return body
+    return json.dumps(body, separators=(",", ":"))
 
 
 def _accepts_gzip(accept_encoding: str | None) -> bool:
