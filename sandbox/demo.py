@@ -5,7 +5,7 @@ data set, moto for Secrets Manager and DynamoDB, and an API Gateway front for th
 Lambda handlers run in this process, unchanged, exactly as Lambda would call them.
 
 With `--real`, the same runner talks to the real Cloudflare API with credentials from the environment
-(moto still stands in for AWS). The pruner then runs as a dry run unless `--no-dry-run` is given, and builds
+(moto still replaces AWS). The pruner then runs as a dry run unless `--no-dry-run` is given, and builds
 are started only with `--trigger`, so an operator can preview what a deployed stack would do.
 
     PYTHONPATH=shared:functions:. python -m sandbox.demo --help
@@ -232,7 +232,7 @@ def _speed_up_clients(runtime: ModuleType) -> None:
 
 
 def _real_credentials(environ: Mapping[str, str]) -> dict[str, str]:
-    """The secret for --real, from CLOUDFLARE_API_TOKEN or CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY."""
+    """Build the secret for --real from CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY."""
     missing = [name for name in ("CLOUDFLARE_ACCOUNT_ID", "PAGES_PROJECTS") if not environ.get(name)]
     token = environ.get("CLOUDFLARE_API_TOKEN", "")
     email = environ.get("CLOUDFLARE_EMAIL", "")
@@ -245,7 +245,7 @@ def _real_credentials(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _scheduler_event(relative_path: str) -> dict[str, Any]:
-    """A sample Scheduler event from events/, stamped with the current tick so every run is a new tick."""
+    """Load a sample Scheduler event from events/, stamped with the current time as a new tick."""
     event: dict[str, Any] = json.loads((EVENTS / relative_path).read_text(encoding="utf-8"))
     now = datetime.now(UTC).replace(microsecond=0)
     event["scheduled_time"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")

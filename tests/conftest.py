@@ -8,6 +8,7 @@ AWS start moto's server on 127.0.0.1 through the `aws` fixture, which points AWS
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,6 +70,20 @@ def _fresh_runtime() -> Iterator[None]:
     runtime.reset()
     forget_ledgers()
     parameters.clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def _layer_logs_reach_caplog() -> Iterator[None]:
+    """Let `pages_ops` records propagate to the root logger, where caplog listens, during each test.
+
+    Importing a handler routes the `pages_ops` loggers through Powertools without propagation, which is
+    what Lambda needs but would hide their records from caplog in every later test.
+    """
+    layer_logger = logging.getLogger("pages_ops")
+    saved = (list(layer_logger.handlers), layer_logger.propagate, layer_logger.level)
+    layer_logger.propagate = True
+    yield
+    layer_logger.handlers, layer_logger.propagate, layer_logger.level = saved
 
 
 @pytest.fixture(scope="session")

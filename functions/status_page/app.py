@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pages_ops import runtime
@@ -11,6 +12,9 @@ from pages_ops.status.web import handle_request
 
 logger = Logger()
 metrics = Metrics()
+# The layer logs through the standard library (retries, cache fallbacks). Lambda's root logger drops INFO,
+# so the `pages_ops` loggers get the Powertools handler: JSON lines with the invocation's keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"pages_ops"})
 runtime.settings()  # parse the environment at cold start, so a bad value fails the first invocation
 
 

@@ -119,7 +119,7 @@ def _string_map(document: Mapping[str, Any], key: str, secret_id: str) -> dict[s
 
 
 SecretFetcher = Callable[[str, bool], str | bytes]
-"""Fetch a secret's text by id; the flag asks to bypass any cache."""
+"""Fetch a secret's text by id. When the flag is True, the fetch bypasses any cache."""
 
 
 def fetch_with_powertools(secret_id: str, force_fetch: bool) -> str | bytes:

@@ -2,8 +2,9 @@
 
 Every exception the package raises derives from `PagesOpsError`. Failures talking to Cloudflare derive from
 `CloudflareError` and split into transport failures (`CloudflareConnectionError`, `CloudflareTimeoutError`)
-and answers from the API (`CloudflareApiError` and its kinds). Messages name the HTTP method and the path
-relative to the account (`/pages/projects/docs`), never the account id, a credential or a deploy hook id.
+and error responses from the API (`CloudflareApiError` and its kinds). Messages name the HTTP method and
+the path relative to the account (`/pages/projects/docs`), never the account id, a credential or a deploy
+hook id.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ApiErrorDetail:
 
 
 class CloudflareApiError(CloudflareError):
-    """Cloudflare answered with an error status, `success: false`, or a body that is not an envelope.
+    """Cloudflare responded with an error status, `success: false`, or a body that is not an envelope.
 
     `status` is the HTTP status and `errors` the API's error list (possibly empty). The raw body is not kept:
     callers that show errors to people must not echo upstream bodies.
@@ -138,7 +139,7 @@ class InvalidEventError(PagesOpsError, ValueError):
 class RunFailedError(PagesOpsError):
     """A scheduled run finished what it safely could, but at least one project failed.
 
-    `results` holds every project's result (as returned on success), so logs and alarms see the whole run.
+    `results` contains every project's result (as returned on success), so logs and alarms see the whole run.
     """
 
     def __init__(self, message: str, *, results: list[dict[str, object]]) -> None:

@@ -25,7 +25,7 @@ def as_mapping(event: object) -> Mapping[str, Any]:
 
 
 def selected_projects(event: Mapping[str, Any], settings: Settings) -> tuple[str, ...]:
-    """The event's `project` when present, else every project in PAGES_PROJECTS.
+    """Return the event's `project` when present, else every project in PAGES_PROJECTS.
 
     A project outside PAGES_PROJECTS is rejected, so an event can never reach a project the stack was not
     given.
@@ -44,7 +44,7 @@ def selected_projects(event: Mapping[str, Any], settings: Settings) -> tuple[str
 
 
 def optional_branch(event: Mapping[str, Any]) -> str | None:
-    """The event's `branch`, validated like TRIGGER_BRANCH; None when absent or empty."""
+    """Return the event's `branch`, validated like TRIGGER_BRANCH, or None when it is absent or empty."""
     branch = event.get("branch")
     if branch is None or branch == "":
         return None
@@ -56,7 +56,7 @@ def optional_branch(event: Mapping[str, Any]) -> str | None:
 
 
 def optional_flag(event: Mapping[str, Any], key: str, default: bool) -> bool:
-    """A boolean input key given as a JSON boolean or as true/false/1/0/yes/no text."""
+    """Read a boolean input key given as a JSON boolean or as true/false/1/0/yes/no text."""
     value = event.get(key)
     if value is None:
         return default
@@ -71,7 +71,7 @@ def optional_flag(event: Mapping[str, Any], key: str, default: bool) -> bool:
 
 
 def schedule_tick(event: Mapping[str, Any]) -> str | None:
-    """The identity of the schedule tick that produced the event, or None for a manual invocation.
+    """Return the identity of the schedule tick that produced the event, or None for a manual invocation.
 
     EventBridge Scheduler keeps `scheduled_time` across its own retries of one tick, and a classic
     EventBridge event keeps its `time` (and `id`) across Lambda's retries of the same event.

@@ -21,7 +21,7 @@ _clients: dict[bool, PagesClient] = {}
 
 
 def settings() -> Settings:
-    """The settings parsed from the environment on first use."""
+    """Return the settings, parsed from the environment on first use."""
     global _settings  # noqa: PLW0603 - one per container, by design
     with _lock:
         if _settings is None:
@@ -30,7 +30,7 @@ def settings() -> Settings:
 
 
 def secrets() -> SecretSource:
-    """The secret named by CLOUDFLARE_SECRET_ID, fetched on first use and cached."""
+    """Return the source of the secret named by CLOUDFLARE_SECRET_ID, created on first use."""
     global _secrets  # noqa: PLW0603 - one per container, by design
     current = settings()
     with _lock:
@@ -40,7 +40,9 @@ def secrets() -> SecretSource:
 
 
 def client(*, retry_rate_limited: bool = True, rate_burst: int = 1) -> PagesClient:
-    """The container's API client. `retry_rate_limited=False` gives one that raises on the first 429.
+    """Return the container's API client, created on first use.
+
+    `retry_rate_limited=False` gives a client that raises on the first 429.
 
     `rate_burst` requests may start at once after an idle spell (the status page fetches several projects in
     parallel). All clients of a container share one rate limiter, so only the first client's value counts.

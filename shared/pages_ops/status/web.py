@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -189,9 +189,9 @@ class StatusApp:
         if resolver is None:
             # debug=False always: Powertools' debug mode would put tracebacks in responses.
             resolver = (
-                APIGatewayHttpResolver(debug=False, serializer=_serialize)
+                APIGatewayHttpResolver(debug=False, serializer=_SERIALIZER)
                 if http_api
-                else APIGatewayRestResolver(debug=False, serializer=_serialize)
+                else APIGatewayRestResolver(debug=False, serializer=_SERIALIZER)
             )
             self._register(resolver)
             self._resolvers[http_api] = resolver
@@ -585,6 +585,10 @@ def _serialize(body: object) -> str | bytes:
     if isinstance(body, bytes):
         return body
     return json.dumps(body, separators=(",", ":"))
+
+
+# Powertools types the serializer as returning str, but its response builder base64-encodes bytes too.
+_SERIALIZER = cast("Callable[[dict[Any, Any]], str]", _serialize)
 
 
 def _accepts_gzip(accept_encoding: str | None) -> bool:
