@@ -21,7 +21,8 @@ SAM_ENV := SAM_CLI_TELEMETRY=0
 CHECK_REGION := us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck pytest demo bench build deploy clean sam-venv checks-venv check-template
+.PHONY: help venv test lint typecheck pytest demo bench build deploy clean sam-venv checks-venv check-template \
+	smoke
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -44,7 +45,7 @@ typecheck: $(STAMP)  ## Run mypy in strict mode
 pytest: $(STAMP)  ## Run the unit and integration tests
 	$(BIN)/pytest
 
-test: lint typecheck pytest check-template  ## Run every check and test (what CI runs)
+test: lint typecheck pytest check-template smoke  ## Run every check and test (what CI runs)
 
 # The handlers run in this process with shared/ and functions/ on the path, as Lambda lays out the layer
 # (/opt/python) and the function code (/var/task). Pass options with ARGS, e.g. make demo ARGS="--dry-run".
@@ -94,6 +95,28 @@ build: $(SAM_STAMP)  ## Build the functions and the layer with sam build (python
 
 deploy: build  ## Deploy to your AWS account with sam deploy --guided (asks for every parameter)
 	$(SAM_ENV) $(SAM) deploy --guided
+
+# `make bench` runs the functions under a python3.13 virtual environment that stands in for the Lambda
+# runtime: boto3 is installed there because the runtime ships it and the layer leaves it out.
+BENCH_VENV := .venv-bench313
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements-runtime313.txt
+	rm -rf $(BENCH_VENV)
+	@set -e; interpreter="$$(tools/find-python313)"; echo "creating $(BENCH_VENV) with $$interpreter"; \
+		"$$interpreter" -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-runtime313.txt
+	touch $@
+
+# Cold start, memory, pruning throughput and convergence, status page latency and package size, written to
+# docs/benchmarks.md. Pass options with ARGS, e.g. make bench ARGS="--only coldstart --rounds 5".
+bench: build $(STAMP) $(BENCH_STAMP)  ## Run the benchmarks (about 7 minutes on 2 cores) and write docs/benchmarks.md
+	PYTHONPATH=shared:functions:. $(BIN)/python -m bench --runtime-python $(BENCH_VENV)/bin/python $(ARGS)
+
+# The `sam build` output, imported and invoked exactly as Lambda lays it out (function code, then the layer's
+# python/ folder, then the runtime's boto3), against the local stand-ins.
+smoke: build $(STAMP) $(BENCH_STAMP)  ## Smoke-test the built functions and layer under python3.13
+	RUNTIME_PYTHON=$(CURDIR)/$(BENCH_VENV)/bin/python $(BIN)/pytest -m sam tests/smoke
 
 clean:  ## Remove virtual environments and build output
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

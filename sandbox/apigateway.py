@@ -27,10 +27,12 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import importlib
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
@@ -53,6 +55,7 @@ STATUS_PAGE_ROUTES: Final = (
     "GET /projects/{name}",
     "GET /api/projects/{name}",
     "GET /projects/{name}/badge.svg",
+    "ANY /",
     "ANY /{proxy+}",
 )
 FAKE_ACCOUNT_ID: Final = "123456789012"
@@ -362,6 +365,13 @@ class _FrontHandler(BaseHTTPRequestHandler):
     server_version = "local-apigateway"
     sys_version = ""
     server: _FrontServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes. Without TCP_NODELAY, Nagle's algorithm and the
+        # client's delayed ACK hold the body back about 40 ms on every keep-alive response.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)

@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ TABLE_NAME: Final = "cf-pages-ops-demo-idempotency"
 # requests a minute instead of the default 120. Everything else is the deployed configuration.
 DEMO_RATE_LIMIT_PER_MINUTE: Final = 6000.0
 DEMO_MAX_DELETES_PER_RUN: Final = "150"
+DEMO_STATUS_CACHE_SECONDS: Final = "2"
 # Each build stage takes this long on the stand-in, so a build moves from queued to deployed in 15 s.
 DEMO_STAGE_SECONDS: Final = 3.0
 REAL_ENV_HELP: Final = """\
@@ -52,6 +54,10 @@ REAL_ENV_HELP: Final = """\
 logger = logging.getLogger(__name__)
 
 
+class StartupError(Exception):
+    """The demo cannot start: a busy port or invalid configuration. The message says what to change."""
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="make demo ARGS=...",
@@ -60,7 +66,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--port", type=int, default=8080, help="port of the status page on 127.0.0.1 (0 picks a free one)"
+        "--port",
+        type=int,
+        default=8080,
+        help="port of the status page on 127.0.0.1 (default 8080; 0 picks a free one)",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="run the pruner as a dry run: report, delete nothing"
@@ -104,6 +113,8 @@ class Demo:
         self._lock = threading.Lock()
         self.front: ApiGatewayFront | None = None
         self.sandbox: Any = None
+        # Invocations that raised, so `--once` can exit non-zero.
+        self.failures = 0
 
     # Start and stop
 
@@ -151,15 +162,21 @@ class Demo:
         }
         if not self.args.real:
             environment["MAX_DELETES_PER_RUN"] = DEMO_MAX_DELETES_PER_RUN
+            # Shorter than a stage, so the page shows a new build queued, building and deployed.
+            environment["STATUS_CACHE_SECONDS"] = DEMO_STATUS_CACHE_SECONDS
         return environment
 
     def _load_handlers(self) -> None:
         import importlib  # noqa: PLC0415 - the handlers read the environment at import, set just above
 
         from pages_ops import runtime  # noqa: PLC0415
+        from pages_ops.errors import ConfigError  # noqa: PLC0415
 
         for name in ("trigger_build", "prune_deployments", "status_page"):
-            self._handlers[name] = importlib.import_module(f"{name}.app")
+            try:
+                self._handlers[name] = importlib.import_module(f"{name}.app")
+            except ConfigError as exc:
+                raise StartupError(f"invalid configuration: {exc}") from exc
         if not self.args.real:
             _speed_up_clients(runtime)
 
@@ -186,7 +203,14 @@ class Demo:
     def serve_status_page(self) -> str:
         handler = self._handlers["status_page"].lambda_handler
         self.front = ApiGatewayFront(handler, port=self.args.port, function_name="cf-pages-ops-status-page")
-        self.front.start()
+        try:
+            self.front.start()
+        except OSError as exc:
+            self.front = None
+            raise StartupError(
+                f"cannot serve the status page on 127.0.0.1:{self.args.port} ({exc.strerror}): "
+                "pass another port, or --port 0 for a free one"
+            ) from exc
         return self.front.url
 
     def _invoke(self, name: str, event: Mapping[str, Any], *, timeout_seconds: float) -> Any:
@@ -199,6 +223,7 @@ class Demo:
             try:
                 return self._handlers[name].lambda_handler(dict(event), context)
             except Exception as exc:  # noqa: BLE001 - the demo reports a failed run and keeps serving
+                self.failures += 1
                 self._print(f"  the invocation failed: {type(exc).__name__}: {exc}")
                 results = getattr(exc, "results", None)
                 if isinstance(results, list):
@@ -234,9 +259,9 @@ def _speed_up_clients(runtime: ModuleType) -> None:
 def _real_credentials(environ: Mapping[str, str]) -> dict[str, str]:
     """Build the secret for --real from CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY."""
     missing = [name for name in ("CLOUDFLARE_ACCOUNT_ID", "PAGES_PROJECTS") if not environ.get(name)]
-    token = environ.get("CLOUDFLARE_API_TOKEN", "")
-    email = environ.get("CLOUDFLARE_EMAIL", "")
-    key = environ.get("CLOUDFLARE_API_KEY", "")
+    token = environ.get("CLOUDFLARE_API_TOKEN", "").strip()
+    email = environ.get("CLOUDFLARE_EMAIL", "").strip()
+    key = environ.get("CLOUDFLARE_API_KEY", "").strip()
     if not token and not (email and key):
         missing.append("CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)")
     if missing:
@@ -315,6 +340,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     # moto's web server logs every request it serves at INFO.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Powertools warns on every invocation that ended before adding a metric; metrics are off here anyway.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -325,18 +352,22 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     demo = Demo(args, out)
     try:
         demo.start()
+        # The page's port is taken before anything runs, so a busy port fails before builds start.
+        url = None if args.once else demo.serve_status_page()
         mode = "the real Cloudflare API" if args.real else "the local Cloudflare Pages sandbox"
         demo._print(f"cf-pages-ops demo on {mode}; AWS is moto on 127.0.0.1")
         demo.run_trigger()
         demo.run_pruner()
-        if args.once:
-            return 0
-        url = demo.serve_status_page()
+        if url is None:
+            return 1 if demo.failures else 0
         demo._print(f"\nStatus page: {url}")
         demo._print(f"  JSON: {url}api/projects/<name>   badge: {url}projects/<name>/badge.svg")
         interact(demo, sys.stdin, stop)
     except KeyboardInterrupt:
         demo._print("\nStopping")
+    except StartupError as exc:
+        print(f"make demo: {exc}", file=sys.stderr)
+        return 2
     finally:
         demo.stop()
     return 0

@@ -54,6 +54,8 @@ PROJECT_NAME_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 BRANCH_PATTERN: Final = re.compile(r"^(?!\s)[^\x00-\x1f\x7f-\x9f]{1,255}(?<!\s)$")
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
+_INTEGER_PATTERN: Final = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL_PATTERN: Final = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 _TRUE_WORDS: Final = frozenset({"true", "1", "yes"})
 _FALSE_WORDS: Final = frozenset({"false", "0", "no"})
 
@@ -167,6 +169,12 @@ def _account_id(env: Mapping[str, str]) -> str:
 def _base_url(env: Mapping[str, str]) -> str:
     value = _optional(env, CLOUDFLARE_API_BASE_URL) or DEFAULT_API_BASE_URL
     parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        # requests would replace the API token with Basic auth from the URL. The value is not shown
+        # because it contains a password.
+        raise ConfigError(
+            f"{CLOUDFLARE_API_BASE_URL} must not contain a user name or password: remove the part before '@'"
+        )
     # Plain HTTP would send the API token in clear text, so it is allowed only to a local stand-in.
     secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
     if not secure or not parts.hostname or parts.query or parts.fragment:
@@ -200,10 +208,10 @@ def _integer(env: Mapping[str, str], variable: str, default: int, *, minimum: in
     value = env.get(variable, "").strip()
     if not value:
         return default
-    try:
-        number = int(value, 10)
-    except ValueError as exc:
-        raise ConfigError(f"{variable} must be a whole number, got {value!r}") from exc
+    # int() would also accept "1_000" and non-ASCII digits.
+    if not _INTEGER_PATTERN.fullmatch(value):
+        raise ConfigError(f"{variable} must be a whole number, got {value!r}")
+    number = int(value, 10)
     if not minimum <= number <= maximum:
         raise ConfigError(f"{variable} must be between {minimum} and {maximum}, got {value!r}")
     return number
@@ -213,10 +221,10 @@ def _number(env: Mapping[str, str], variable: str, default: float, minimum: floa
     value = env.get(variable, "").strip()
     if not value:
         return default
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise ConfigError(f"{variable} must be a number, got {value!r}") from exc
+    # float() would also accept "1_0", "inf" and non-ASCII digits.
+    if not _DECIMAL_PATTERN.fullmatch(value):
+        raise ConfigError(f"{variable} must be a number, got {value!r}")
+    number = float(value)
     if not minimum <= number <= maximum:  # also rejects nan
         raise ConfigError(f"{variable} must be between {minimum:g} and {maximum:g}, got {value!r}")
     return number

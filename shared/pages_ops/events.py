@@ -78,6 +78,10 @@ def schedule_tick(event: Mapping[str, Any]) -> str | None:
     """
     for key in ("scheduled_time", "time"):
         value = event.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or not value.strip():
+            # Treating it as a manual invocation would silently turn off deduplication for this tick.
+            raise InvalidEventError(f"event key {key!r} must be a timestamp string, got {value!r}")
+        return value.strip()
     return None

@@ -193,7 +193,9 @@ def prune(
     """
     request = as_mapping(event)
     projects = selected_projects(request, settings)
-    dry_run = settings.dry_run or optional_flag(request, "dry_run", False)
+    # The event's flag is parsed even when DRY_RUN is on, so a malformed event is rejected either way.
+    event_dry_run = optional_flag(request, "dry_run", False)
+    dry_run = settings.dry_run or event_dry_run
 
     deadline = RunDeadline.for_invocation(context)
     client.deadline = deadline
@@ -436,8 +438,9 @@ class _Run:
         deployment = decision.deployment
         # The selection never contains a live deployment. This second check, at the last moment, keeps it
         # that way even if the selection code or the listing is wrong.
-        # NOTE: the project is read once per run, so a rollback made during the run is not seen here. The
-        # API's own refusal to delete the live deployment (not documented) then reaches `failed`.
+        # NOTE: the project is read once per run, so a rollback made during the run is not seen here. Such a
+        # deployment is a production one, which is never forced (below), so Cloudflare's alias refusal
+        # (8000035) still applies to it; its refusal to delete the live deployment is not documented.
         if deployment.id in protected_ids:
             logger.error(
                 "not deleting deployment %s of project %s: it is the live production deployment",
@@ -449,9 +452,12 @@ class _Run:
 
         started = time.monotonic()
         try:
-            # With DELETE_ALIASED on, every DELETE is forced: deleting a branch's newest build moves its alias
-            # onto the next one, which the listing showed without it.
-            self.client.delete_deployment(name, deployment.id, force=self.policy.delete_aliased)
+            # With DELETE_ALIASED on, every preview DELETE is forced: deleting a branch's newest build moves
+            # its alias onto the next one, which the listing showed without it. Production deployments are
+            # never forced, because `force` is what lets Cloudflare delete an aliased one, and the live
+            # deployment carries the production aliases.
+            force = self.policy.delete_aliased and deployment.environment == "preview"
+            self.client.delete_deployment(name, deployment.id, force=force)
         except DeploymentNotFoundError:
             self._time_delete(started)
             self._log_deleted(name, decision, already_gone=True)

@@ -133,6 +133,30 @@ def test_demo_stops_on_sigterm(running_demo: DemoProcess) -> None:
     assert not _port_open(url)
 
 
+def test_demo_busy_port_fails_before_running() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(["shared", "functions", "."])}
+        environment.pop("AWS_ENDPOINT_URL", None)
+
+        completed = subprocess.run(
+            [sys.executable, "-m", "sandbox.demo", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_SECONDS,
+            check=False,
+        )
+
+    assert completed.returncode == 2
+    assert f"cannot serve the status page on 127.0.0.1:{port}" in completed.stderr
+    assert "Build trigger" not in completed.stdout
+
+
 def test_demo_rejects_no_dry_run_without_real(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         demo.parse_args(["--no-dry-run"])

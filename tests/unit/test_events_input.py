@@ -140,12 +140,26 @@ def test_flag_wrong_type(value: Any) -> None:
         ({"scheduled_time": " 2026-03-02T06:00:00Z "}, "2026-03-02T06:00:00Z"),
         ({"scheduled_time": "", "time": "2026-03-02T06:00:07Z"}, "2026-03-02T06:00:07Z"),
         ({}, None),
-        ({"scheduled_time": "   "}, None),
-        ({"scheduled_time": 1772431200, "time": None}, None),
+        ({"scheduled_time": None, "time": None}, None),
     ],
 )
 def test_schedule_tick(event: dict[str, Any], tick: str | None) -> None:
     assert schedule_tick(event) == tick
+
+
+@pytest.mark.parametrize(
+    ("event", "key"),
+    [
+        ({"scheduled_time": 1772431200}, "scheduled_time"),
+        ({"scheduled_time": "   "}, "scheduled_time"),
+        ({"time": ["2026-03-02T06:00:00Z"]}, "time"),
+    ],
+)
+def test_schedule_tick_rejects_non_timestamp(event: dict[str, Any], key: str) -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        schedule_tick(event)
+
+    assert str(caught.value).startswith(f"event key {key!r} must be a timestamp string")
 
 
 # The sample events that AWS delivers, from events/.

@@ -382,6 +382,17 @@ def test_prune_delete_aliased_uses_force():
     assert client.forced == [True, True]
 
 
+def test_prune_never_forces_production_delete():
+    client = FakeClient()
+    preview = deployment(1, days_old=30, aliases=("https://feature.docs-abc.pages.dev",))
+    production = deployment(2, days_old=40, environment="production", branch="main")
+    live = deployment(3, days_old=1, environment="production", branch="main")
+    client.add("docs", live, [live, preview, production])
+    result = run(client, keep_latest=0, delete_aliased=True)["results"][0]
+    assert result["deleted"] == [production.id, preview.id]
+    assert client.forced == [False, True]
+
+
 def test_prune_aliased_kept_without_delete_aliased():
     client = FakeClient()
     aliased = deployment(1, days_old=30, aliases=("https://feature.docs-abc.pages.dev",))
@@ -763,6 +774,13 @@ def test_prune_malformed_event_rejected(event):
     client = FakeClient()
     with pytest.raises(InvalidEventError):
         run(client, event)
+    assert client.calls == []
+
+
+def test_prune_malformed_dry_run_rejected_in_dry_run_mode():
+    client = FakeClient()
+    with pytest.raises(InvalidEventError):
+        run(client, {"dry_run": "perhaps"}, dry_run=True)
     assert client.calls == []
 
 

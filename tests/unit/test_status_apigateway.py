@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.apigateway import STATUS_PAGE_ROUTES, ApiGatewayFront, FakeLambdaContext, Route, _http_response
+from tools.cfn_template import load_template
 
 
 def no_handler(event: dict[str, Any], context: Any) -> Any:
@@ -47,9 +48,17 @@ def test_status_page_routes_match_like_http_api(
     assert event.get("pathParameters", {}) == parameters
 
 
-def test_root_post_matches_no_route() -> None:
-    # `/{proxy+}` needs at least one segment, so API Gateway returns its own 404.
-    assert build(ApiGatewayFront(no_handler), "POST", "/") is None
+def test_root_post_reaches_any_route() -> None:
+    # The template routes other methods on `/` to the function (`ANY /`), which answers 405.
+    event = build(ApiGatewayFront(no_handler), "POST", "/")
+    assert event is not None
+    assert event["routeKey"] == "ANY /"
+
+
+def test_root_post_without_any_route_matches_nothing() -> None:
+    # `/{proxy+}` needs at least one segment, so without `ANY /` API Gateway returns its own 404.
+    front = ApiGatewayFront(no_handler, routes=("GET /", "ANY /{proxy+}"))
+    assert build(front, "POST", "/") is None
 
 
 def test_route_precedence() -> None:
@@ -220,10 +229,10 @@ def test_fake_context() -> None:
 
 
 def test_status_page_routes_are_the_templates() -> None:
-    assert STATUS_PAGE_ROUTES == (
-        "GET /",
-        "GET /projects/{name}",
-        "GET /api/projects/{name}",
-        "GET /projects/{name}/badge.svg",
-        "ANY /{proxy+}",
-    )
+    events = load_template()["Resources"]["StatusPageFunction"]["Properties"]["Events"]
+    template_routes = {
+        f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
+        for event in events.values()
+        if event["Type"] == "HttpApi"
+    }
+    assert set(STATUS_PAGE_ROUTES) == template_routes

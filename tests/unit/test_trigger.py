@@ -1056,7 +1056,7 @@ def test_handler_import_skips_idempotency_utility() -> None:
     }
 
     # The interpreter and the code are this test's own: nothing untrusted reaches the command line.
-    completed = subprocess.run(  # noqa: S603
+    completed = subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True, timeout=60
     )
 

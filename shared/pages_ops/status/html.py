@@ -455,10 +455,11 @@ def _stale_banner(stale_since: datetime | None, now: datetime, *, partial: bool 
 def _footer(fetched_at: datetime | None, now: datetime, cache_seconds: int) -> str:
     if fetched_at is None:
         return ""
-    return (
-        f"<p>Data from Cloudflare, fetched {_time(fetched_at, now)}; "
-        f"refreshed at most every {cache_seconds} seconds.</p>"
-    )
+    if cache_seconds == 0:
+        refresh = "read again on every request"
+    else:
+        refresh = f"refreshed at most every {cache_seconds} second{'' if cache_seconds == 1 else 's'}"
+    return f"<p>Data from Cloudflare, fetched {_time(fetched_at, now)}; {refresh}.</p>"
 
 
 def _text(value: str | None, max_chars: int) -> str:
