@@ -180,7 +180,7 @@ def _base_url(env: Mapping[str, str]) -> str:
     if not secure or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(
             f"{CLOUDFLARE_API_BASE_URL} must be an https URL without query or fragment "
-            f"(http only on 127.0.0.1 or localhost), got {value!r}"
+            f"(http only on 127.0.0.1, localhost or ::1), got {value!r}"
         )
     return value.rstrip("/")
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -426,8 +426,19 @@ class _Run:
                 with self._lock:
                     outcomes[decision.deployment.id] = outcome
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"prune-{name}") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"prune-{name}")
+        try:
             futures = [pool.submit(work) for _ in range(workers)]
+            wait(futures)
+        except BaseException:
+            # An interrupt (Ctrl-C in a local run) must not leave the workers deleting on their own: they
+            # finish the request in flight, take no new deployment, and nothing waiting for a slot is sent.
+            with self._lock:
+                pending.clear()
+            self.deadline.halt()
+            raise
+        finally:
+            pool.shutdown(wait=True)
         for future in futures:
             future.result()  # re-raise a bug in a worker instead of reporting a partial run as done
         return outcomes

@@ -300,7 +300,7 @@ def test_base_url_rejected(value: str) -> None:
 
     assert message == (
         "CLOUDFLARE_API_BASE_URL must be an https URL without query or fragment "
-        f"(http only on 127.0.0.1 or localhost), got {value!r}"
+        f"(http only on 127.0.0.1, localhost or ::1), got {value!r}"
     )
 
 

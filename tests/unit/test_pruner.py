@@ -537,6 +537,27 @@ def test_prune_rate_limited_stops_sweep():
     assert client.calls[-1] == ("DELETE", third_oldest)
 
 
+def test_prune_interrupt_stops_workers(monkeypatch):
+    client = FakeClient()
+    listing = [deployment(n, days_old=10 + n) for n in range(40)]
+    client.add("docs", None, listing)
+    client.delete_seconds = 0.05
+
+    def interrupted_wait(futures: Any) -> Any:
+        time.sleep(0.12)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pruner, "wait", interrupted_wait)
+    with pytest.raises(KeyboardInterrupt):
+        run(client, keep_latest=0, prune_concurrency=2)
+    deleted_at_interrupt = len(client.deleted())
+    time.sleep(0.3)
+
+    # Only the deletions in flight when the interrupt came finish: nothing starts afterwards.
+    assert len(client.deleted()) == deleted_at_interrupt
+    assert deleted_at_interrupt < 12
+
+
 def test_prune_rate_limited_halts_other_workers():
     client = FakeClient()
     listing = [deployment(n, days_old=10 + n) for n in range(40)]
