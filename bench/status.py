@@ -155,7 +155,7 @@ def _route_latency(
         bad = [status for status in phase["statuses"] if status != 200]
         if bad:
             raise BenchError(
-                f"status page route {route} answered {bad[0]} during the benchmark, expected 200"
+                f"status page route {route} returned {bad[0]} during the benchmark, expected 200"
             )
     calls = calls_in_window(records, miss["window"])
     if not calls:

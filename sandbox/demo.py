@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
-    """The demo cannot start: a busy port or invalid configuration. The message says what to change."""
+    """The demo cannot start: a busy port or invalid configuration. The message names what to change."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -11,8 +11,9 @@ from pages_ops.pruner import prune
 
 logger = Logger()
 metrics = Metrics()
-# The layer logs through the standard library (one line per deleted deployment, one summary per project);
-# this sends those records through the Powertools handler, as JSON with the invocation's keys.
+# The layer logs through the standard library (one line per deleted deployment, one summary per project).
+# Lambda's root logger drops INFO, so the `pages_ops` loggers get the Powertools handler: JSON lines with
+# the invocation's keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"pages_ops"})
 runtime.settings()  # parse the environment at cold start, so a bad value fails the first invocation
 

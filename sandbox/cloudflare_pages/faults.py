@@ -180,7 +180,7 @@ class FaultInjector:
         return self._add(fault)
 
     def hang(self, *, method: str | None = None, path: str | None = None, count: int | None = None) -> Fault:
-        """Hold matching requests without an answer until the fault is cleared or the server stops.
+        """Hold matching requests without a response until the fault is cleared or the server stops.
 
         A held request goes on to the API once cleared; when the server stops, its connection is closed
         without a response.
@@ -219,7 +219,7 @@ class FaultInjector:
     def reset_connection(
         self, *, method: str | None = None, path: str | None = None, count: int | None = None
     ) -> Fault:
-        """Drop matching requests' connections with a TCP reset instead of answering."""
+        """Drop matching requests' connections with a TCP reset instead of a response."""
         return self._add(Fault(FaultKind.CONNECTION_RESET, *self._filters(method, path, count)))
 
     def remove(self, fault: Fault) -> None:

@@ -203,7 +203,7 @@ class ProjectRecord:
     `deployments` is kept sorted oldest first by (`created_on`, `sequence`) and contains no deleted
     deployment. `live_id` is the live production deployment (the API's `canonical_deployment`) and
     `live_since` the moment it went live; a production build that succeeds later replaces it.
-    `pending` holds builds started through the API that have not reached their final status yet, and
+    `pending` contains builds started through the API that have not reached their final status yet, and
     `branch_heads` the newest deployment of each branch, whose commit new builds of the branch use.
     """
 

@@ -235,7 +235,9 @@ class TickLedger:
 
 def _stored_result(value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise LedgerError(f"idempotency record holds a {type(value).__name__}, not a stored trigger result")
+        raise LedgerError(
+            f"idempotency record contains a {type(value).__name__}, not a stored trigger result"
+        )
     return value
 
 

@@ -264,8 +264,8 @@ class _Run:
     def prune_projects(self, names: tuple[str, ...]) -> tuple[ProjectResult, ...]:
         """Read and decide for every project first, share the per-run cap fairly, then delete.
 
-        Sharing the cap keeps one project with a large backlog from starving the others: with a cap of 300
-        and three projects that each have more than 100 deletable deployments, each gets 100 this run, and a
+        Sharing the cap keeps one project with a large backlog from starving the others. With a cap of 300
+        and three projects that each have more than 100 deletable deployments, each gets 100 this run. A
         share that one project cannot use goes to the others.
         """
         results = tuple(ProjectResult(project=name, dry_run=self.dry_run) for name in names)
@@ -449,9 +449,9 @@ class _Run:
         deployment = decision.deployment
         # The selection never contains a live deployment. This second check, at the last moment, keeps it
         # that way even if the selection code or the listing is wrong.
-        # NOTE: the project is read once per run, so a rollback made during the run is not seen here. Such a
-        # deployment is a production one, which is never forced (below), so Cloudflare's alias refusal
-        # (8000035) still applies to it; its refusal to delete the live deployment is not documented.
+        # NOTE: the project is read once per run, so a rollback made during the run is not seen here. The
+        # deployment made live is a production one, and those are never forced (below), so Cloudflare's
+        # alias refusal (8000035) still applies. Its refusal to delete the live deployment is not documented.
         if deployment.id in protected_ids:
             logger.error(
                 "not deleting deployment %s of project %s: it is the live production deployment",

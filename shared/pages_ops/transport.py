@@ -42,7 +42,7 @@ USER_AGENT: Final = "cf-pages-ops/0.1 (+python-requests)"
 # twice ends in "already deleted" (8000009), which callers count as done.
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "DELETE"})
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
-# A request is not started with less time than this left: it could not get an answer anyway.
+# A request is not started with less time than this left, because no response could arrive in time.
 MIN_REQUEST_SECONDS: Final = 0.25
 REDACTED: Final = "<redacted>"
 
@@ -58,7 +58,7 @@ ERROR_CODE_CLASSES: Final[tuple[tuple[int, type[CloudflareApiError]], ...]] = (
 
 
 class CredentialsProvider(Protocol):
-    """Where the transport gets credentials, and a fresh set after Cloudflare rejected one."""
+    """Source of the transport's credentials, and of a fresh set after Cloudflare rejected one."""
 
     def credentials(self) -> Credentials: ...
 
@@ -272,7 +272,7 @@ def _is_read_timeout(error: requests.exceptions.RequestException) -> bool:
 
 def _is_retryable(method: str, error: Exception, policy: RetryPolicy) -> bool:
     if isinstance(error, RateLimitedError):
-        # A 429 is answered before the request is processed, so even a POST can be repeated.
+        # Cloudflare returns 429 before it processes the request, so even a POST can be repeated.
         return policy.retry_rate_limited
     if isinstance(error, _ConnectPhaseTimeoutError):
         return True

@@ -684,7 +684,7 @@ def test_prune_timeout_while_listing_near_deadline(caplog):
     assert outcome.results[0].stopped is StopReason.TIME_BUDGET
     assert outcome.results[0].failed == []
     assert client.deleted() == []
-    # The listing had the whole run, so the next run cannot finish it either: an error says what to change.
+    # The listing had the whole run, so the next run cannot finish it either: an error names what to change.
     errors = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert [record.getMessage() for record in errors] == [
         "time ran out while listing project docs after 1 deployments, with the whole run for it: nothing "
@@ -798,7 +798,7 @@ def test_prune_malformed_event_rejected(event):
     assert client.calls == []
 
 
-def test_prune_malformed_dry_run_rejected_in_dry_run_mode():
+def test_prune_dry_run_flag_always_validated():
     client = FakeClient()
     with pytest.raises(InvalidEventError):
         run(client, {"dry_run": "perhaps"}, dry_run=True)

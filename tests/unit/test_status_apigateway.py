@@ -49,7 +49,7 @@ def test_status_page_routes_match_like_http_api(
 
 
 def test_root_post_reaches_any_route() -> None:
-    # The template routes other methods on `/` to the function (`ANY /`), which answers 405.
+    # The template routes other methods on `/` to the function (`ANY /`), which returns 405.
     event = build(ApiGatewayFront(no_handler), "POST", "/")
     assert event is not None
     assert event["routeKey"] == "ANY /"

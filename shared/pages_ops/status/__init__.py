@@ -3,6 +3,6 @@
 Modules, by concept: `cache` (per-container cache with stale fallback) and `service` (what is fetched from
 Cloudflare, concurrently). `display` makes text, links and times safe for people, and `html`, `badge` and
 `document` are the three representations. `auth` checks optional HTTP Basic auth, `mount` finds where API
-Gateway mounted the routes, and `web` does routing, headers and ETags and holds the Lambda entry point.
+Gateway mounted the routes, and `web` does routing, headers and ETags and contains the Lambda entry point.
 Nothing is imported here, so each module pays at import only for what it uses.
 """
