@@ -50,7 +50,7 @@ def test_route_latency_from_child_timings():
 def test_route_latency_rejects_error_status():
     hit = {"route": "badge", "durations_ns": [1], "statuses": [500]}
     miss = {"route": "badge", "durations_ns": [1], "statuses": [200], "window": [0.0, 1.0]}
-    with pytest.raises(BenchError, match="answered 500"):
+    with pytest.raises(BenchError, match="returned 500"):
         status._route_latency(hit, miss, [record(0.5)])
 
 
