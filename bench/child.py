@@ -4,6 +4,10 @@
 lines on the file descriptor named in the config (stdout belongs to the function's logs, as on Lambda):
 
 - `baseline`: import boto3, create a Secrets Manager client and import requests, then report.
+- `floor`: the least a function's first event can cost with its dependencies but none of our code. It
+  imports the function's third-party modules, creates Powertools' Logger and Metrics, reads the secret,
+  makes the build trigger's DynamoDB writes, and sends the Cloudflare requests of the function's own
+  sample again, one after another, with plain requests.
 - `invoke`: import the handler module, serve one event, report the time stamps and the peak RSS. Given
   `steps`, it first imports the handler's dependencies group by group and stamps the end of each group.
 - `status`: import the status page handler, time warm cache hits and misses per route, then serve it
@@ -162,6 +166,60 @@ def run_baseline() -> dict[str, Any]:
     return {"done": time.monotonic()}
 
 
+def run_floor(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Run a function's first-event work with its dependencies alone (see the module docstring)."""
+    import importlib  # noqa: PLC0415 - after the clock started, like the runtime's own import
+
+    import boto3  # noqa: PLC0415 - the imports are part of what is measured
+    import requests  # noqa: PLC0415
+
+    for name in config["imports"]:
+        importlib.import_module(name)
+    from aws_lambda_powertools import Logger, Metrics  # noqa: PLC0415 - imported by the loop above
+
+    # Every handler module creates these at import time.
+    Logger()
+    Metrics()
+    imported = time.monotonic()
+
+    session = boto3.session.Session()
+    secret = session.client("secretsmanager").get_secret_value(SecretId=os.environ["CLOUDFLARE_SECRET_ID"])
+    token = json.loads(secret["SecretString"])["api_token"]
+    writes = config.get("dynamodb_writes", 0)
+    if writes:
+        dynamodb = session.client("dynamodb")
+        write_records(dynamodb, os.environ["IDEMPOTENCY_TABLE"], int(writes))
+
+    http = requests.Session()
+    headers = {"Authorization": f"Bearer {token}"}
+    for method, path, query in config["requests"]:
+        response = http.request(method, config["origin"] + path, params=query, headers=headers, timeout=30)
+        response.json()
+        if response.status_code >= 400:
+            return {"error": f"{method} {path} returned {response.status_code}", "imported": imported}
+    return {"imported": imported, "done": time.monotonic()}
+
+
+def write_records(dynamodb: Any, table: str, count: int) -> None:
+    """Write `count` records as an idempotency layer does: a conditional PutItem, then an UpdateItem each."""
+    nonce = os.urandom(8).hex()
+    expiry = {"N": str(int(time.time()) + 3600)}
+    for index in range(count):
+        key = {"id": {"S": f"bench-floor#{nonce}-{index}"}}
+        dynamodb.put_item(
+            TableName=table,
+            Item={**key, "status": {"S": "INPROGRESS"}, "expiration": expiry},
+            ConditionExpression="attribute_not_exists(id)",
+        )
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #status = :status, #data = :data",
+            ExpressionAttributeNames={"#status": "status", "#data": "data"},
+            ExpressionAttributeValues={":status": {"S": "COMPLETED"}, ":data": {"S": "{}"}},
+        )
+
+
 def load_handler(config: Mapping[str, Any]) -> Callable[[Any, Any], Any]:
     import importlib  # noqa: PLC0415 - after the clock started, like the runtime's own import
 
@@ -286,10 +344,12 @@ def main(argv: list[str]) -> int:
         message.update(run_baseline())
     elif mode == "invoke":
         message.update(run_invoke(config))
+    elif mode == "floor":
+        message.update(run_floor(config))
     elif mode == "status":
         run_status(config, reporter)
     else:
-        raise SystemExit(f"unknown mode {mode!r}: use baseline, invoke or status")
+        raise SystemExit(f"unknown mode {mode!r}: use baseline, invoke, floor or status")
     message["peak_rss_bytes"] = peak_rss_bytes()
     message["modules"] = len(sys.modules)
     reporter.send(message)

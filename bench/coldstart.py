@@ -3,6 +3,8 @@
 Every sample is a new process. The baseline imports boto3, creates a Secrets Manager client and imports
 requests from the built layer: the least any of these functions must do. Each function sample imports the
 handler module and serves one event from events/ against a fresh stand-in with the small account, and moto.
+A function's dependency floor does that first event's work with the function's dependencies alone (see
+bench/child.py), so the gap between a function and its floor is the cost of our own code.
 Variants run interleaved, in alternating order from round to round, so slow spells of a noisy machine spread
 over all of them. Medians are compared within the one run.
 
@@ -19,11 +21,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from bench import importtime
 from bench.containers import FUNCTIONS, BenchError, Layout, run_child
 from bench.report import Row, Section, Table, Verdict, mebibytes, milliseconds
-from bench.stand_ins import TIMEOUTS, LocalAccount, account_sandbox, function_environment
+from bench.stand_ins import (
+    ACCOUNT_PROJECTS,
+    TIMEOUTS,
+    LocalAccount,
+    account_sandbox,
+    function_environment,
+)
 from bench.stats import Summary, median, union_length
 
 logger = logging.getLogger(__name__)
@@ -47,6 +56,7 @@ FIRST_EVENT: Final = "first event"
 UPSTREAM: Final = "of which the Cloudflare stand-in"
 TOTAL: Final = "total"
 POWERTOOLS_UTILITIES: Final = "Powertools utilities of the first event"
+PAGES_OPS: Final = "pages_ops"
 # Groups of modules each function imports, in the order a cold start needs them. The first event imports
 # the Powertools utilities (and with them boto3) lazily, so importing them earlier moves their cost but not
 # the total.
@@ -64,36 +74,48 @@ IMPORT_STEPS: Final[dict[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {
     "trigger_build": (
         _BOTO3_AND_REQUESTS,
         _POWERTOOLS_CORE,
-        ("pages_ops", ("pages_ops.runtime", "pages_ops.trigger")),
+        (PAGES_OPS, ("pages_ops.runtime", "pages_ops.trigger")),
         (POWERTOOLS_UTILITIES, (_PARAMETERS, "aws_lambda_powertools.utilities.idempotency")),
     ),
     "prune_deployments": (
         _BOTO3_AND_REQUESTS,
         _POWERTOOLS_CORE,
-        ("pages_ops", ("pages_ops.runtime", "pages_ops.pruner")),
+        (PAGES_OPS, ("pages_ops.runtime", "pages_ops.pruner")),
         (POWERTOOLS_UTILITIES, (_PARAMETERS,)),
     ),
     "status_page": (
         _BOTO3_AND_REQUESTS,
         _POWERTOOLS_CORE,
         ("Powertools event handler", ("aws_lambda_powertools.event_handler",)),
-        ("pages_ops", ("pages_ops.runtime", "pages_ops.status.web")),
+        (PAGES_OPS, ("pages_ops.runtime", "pages_ops.status.web")),
         (POWERTOOLS_UTILITIES, (_PARAMETERS,)),
     ),
 }
 
 
+# The build trigger writes one idempotency record per project of its first event.
+FLOOR_DYNAMODB_WRITES: Final = {"trigger_build": len(ACCOUNT_PROJECTS)}
+
+
+def floor_imports(function: str) -> list[str]:
+    """Return the modules a function imports, except pages_ops and the handler module."""
+    return [name for label, names in IMPORT_STEPS[function] if label != PAGES_OPS for name in names]
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """A kind of sample: the baseline, or one function in one code layout."""
+    """A kind of sample: the baseline, one function in one code layout, or a function's dependency floor."""
 
     function: str | None
     layout: Layout
+    floor: bool = False
 
     @property
     def label(self) -> str:
         if self.function is None:
             return f"{BASELINE} (boto3 + Secrets Manager client + requests)"
+        if self.floor:
+            return f"{self.function}, dependency floor"
         return f"{self.function}, {self.layout.name}"
 
 
@@ -127,7 +149,14 @@ class ColdStartResults:
         return next(variant for variant in self.variants if variant.function is None)
 
     def variant(self, function: str, layout: Layout) -> Variant:
-        return next(item for item in self.variants if item.function == function and item.layout == layout)
+        return next(
+            item
+            for item in self.variants
+            if item.function == function and item.layout == layout and not item.floor
+        )
+
+    def floor(self, function: str) -> Variant | None:
+        return next((item for item in self.variants if item.function == function and item.floor), None)
 
 
 class Runner:
@@ -140,6 +169,8 @@ class Runner:
         self.home = scratch / "home"
         self.home.mkdir(exist_ok=True)
         self._runs = 0
+        # Per function, the stand-in requests of its latest sample: [method, path, query], in order.
+        self.recorded: dict[str, list[list[Any]]] = {}
 
     def sample(
         self,
@@ -156,6 +187,8 @@ class Runner:
         self._runs += 1
         if variant.function is None:
             return self._baseline(variant.layout, python_options)
+        if variant.floor:
+            return self._floor(variant.function, variant.layout, python_options)
         return self._function(variant.function, variant.layout, python_options, import_steps)
 
     def _baseline(self, layout: Layout, python_options: Sequence[str]) -> tuple[Sample, str]:
@@ -220,11 +253,13 @@ class Runner:
                 python_options=python_options,
             )
             upstream = union_length((record.started, record.ended) for record in sandbox.request_log)
+            requests = [[record.method, record.path, record.query] for record in sandbox.request_log]
         finally:
             sandbox.stop()
         result = child.result
         _check_exit(child.exit_code, result, child.stderr)
         check_response(function, result["response"], deletable)
+        self.recorded[function] = requests
         sample = Sample(
             init=result["imported"] - child.spawned,
             first_event=result["done"] - result["imported"],
@@ -235,6 +270,58 @@ class Runner:
             steps=step_durations(child.spawned, result),
         )
         return sample, child.stderr
+
+    def _floor(self, function: str, layout: Layout, python_options: Sequence[str]) -> tuple[Sample, str]:
+        recorded = self.recorded.get(function)
+        if not recorded:
+            raise BenchError(f"{function}'s dependency floor replays its requests: sample {function} first")
+        # The stand-in's seeds give the same projects and deployment ids every time, so the recorded
+        # paths, deletions included, are valid on a fresh stand-in.
+        sandbox, _ = account_sandbox()
+        try:
+            environment = function_environment(
+                function,
+                aws=self.account.environment(),
+                api_base_url=sandbox.base_url,
+                code_dir=self.home,
+                home=self.home,
+                path=_path(),
+            )
+            config = {
+                "mode": "floor",
+                "prepend_paths": [str(layout.layer)],
+                "imports": floor_imports(function),
+                "dynamodb_writes": FLOOR_DYNAMODB_WRITES.get(function, 0),
+                "origin": _origin(sandbox.base_url),
+                "requests": recorded,
+            }
+            child = run_child(
+                self.runtime_python,
+                config,
+                environment=environment,
+                cwd=self.home,
+                python_options=python_options,
+            )
+            upstream = union_length((record.started, record.ended) for record in sandbox.request_log)
+        finally:
+            sandbox.stop()
+        result = child.result
+        _check_exit(child.exit_code, result, child.stderr)
+        sample = Sample(
+            init=result["imported"] - child.spawned,
+            first_event=result["done"] - result["imported"],
+            total=result["done"] - child.spawned,
+            peak_rss_bytes=int(result["peak_rss_bytes"]),
+            modules=int(result["modules"]),
+            upstream=upstream,
+        )
+        return sample, child.stderr
+
+
+def _origin(url: str) -> str:
+    """Return the scheme, host and port of `url`: the stand-in logs paths from the server's root."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def step_durations(spawned: float, result: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
@@ -302,8 +389,11 @@ def measure(
     """Run `rounds` rounds of every variant, forward in even rounds and backward in odd ones."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
+    # Each floor follows its function, so round 0, which runs forward, samples the function first.
     variants = [Variant(None, layouts[0])]
-    variants += [Variant(function, layout) for function in FUNCTIONS for layout in layouts]
+    for function in FUNCTIONS:
+        variants += [Variant(function, layout) for layout in layouts]
+        variants.append(Variant(function, layouts[0], floor=True))
     results = ColdStartResults(
         rounds=rounds, variants=variants, samples={variant: [] for variant in variants}
     )
@@ -414,6 +504,27 @@ def rows(results: ColdStartResults, built: Layout) -> list[Row]:
             )
         )
     for function in FUNCTIONS:
+        floor = results.floor(function)
+        if floor is None:
+            continue
+        floor_total = median(results.totals(floor))
+        own_code = median(results.totals(results.variant(function, built))) - floor_total
+        summary.append(
+            Row(
+                measure=f"cold start floor, {function}",
+                how=(
+                    "the same first event with the function's dependencies alone and no pages_ops, "
+                    "median / baseline"
+                ),
+                result=(
+                    f"{floor_total / baseline:.2f} x ({milliseconds(floor_total)}); the function takes "
+                    f"{milliseconds(own_code)} more"
+                ),
+                target="reported: the least a function with these dependencies and this work can take",
+                verdict=Verdict.REPORTED,
+            )
+        )
+    for function in FUNCTIONS:
         peak = max(sample.peak_rss_bytes for sample in results.samples[results.variant(function, built)])
         summary.append(
             Row(
@@ -480,6 +591,15 @@ def sections(results: ColdStartResults) -> list[Section]:
         "separated.",
         "The source-only variant installs shared/requirements.txt without bytecode, copies pages_ops and "
         "the function without bytecode, and so compiles every module it imports on every start.",
+        "A dependency floor is the least the function's first event can cost without changing its "
+        "dependencies or its work. In the same layout, it imports the function's third-party modules "
+        "(boto3, requests and the Powertools parts in the table below), creates Powertools' Logger and "
+        "Metrics, and reads the secret through a Secrets Manager client. For the build trigger it also "
+        "makes 2 DynamoDB writes per project, from the same boto3 session, as Powertools idempotency does. "
+        "Then it sends the Cloudflare requests that the function's latest sample sent, in the same order, "
+        "one at a time over one requests session, to a fresh stand-in with the same data. It runs none of "
+        "pages_ops, so `total` minus the floor is the cost of our code, and a floor above the target means "
+        "that no code of ours can meet it with this work and these dependencies.",
     )
     imports = Section(
         title="Cold start: slowest imports (built layer, -X importtime)",

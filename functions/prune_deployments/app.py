@@ -1,13 +1,18 @@
 """Scheduled deployment pruner: the Lambda entry point. The logic lives in pages_ops.pruner."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pages_ops import runtime
 from pages_ops.pruner import prune
+
+if TYPE_CHECKING:
+    # A type only: importing it at run time would add to the cold start.
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 metrics = Metrics()

@@ -126,11 +126,12 @@ def fetch_with_powertools(secret_id: str, force_fetch: bool) -> str | bytes:
     """Read the secret through Powertools parameters, which caches it for `SECRET_CACHE_SECONDS`."""
     # Imported here because Powertools parameters pulls in boto3, which the cold start pays for only once
     # the secret is actually needed.
-    from aws_lambda_powertools.utilities.parameters import get_secret  # noqa: PLC0415
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError  # noqa: PLC0415
 
+    from pages_ops import aws  # noqa: PLC0415
+
     try:
-        value = get_secret(secret_id, force_fetch=force_fetch, max_age=SECRET_CACHE_SECONDS)
+        value = aws.secrets_provider().get(secret_id, max_age=SECRET_CACHE_SECONDS, force_fetch=force_fetch)
     except GetParameterError as exc:
         # Powertools' message carries the AWS error (not found, access denied), never the secret value.
         raise SecretError(f"could not read secret {secret_id} from Secrets Manager: {exc}") from exc

@@ -8,6 +8,12 @@ that timed out is not blocked for long. A finished attempt is stored as COMPLETE
 later deliveries of the tick replay. The record of an attempt that raised is deleted, so a retry starts
 afresh.
 
+Each attempt costs two DynamoDB writes and no read. Powertools' conditional PutItem returns the existing
+record when its condition fails, which covers a completed or a held record. When the condition passes over
+an expired INPROGRESS record, PutItem replaces it silently, yet the invocation that held it may have started
+a build. So the ledger asks PutItem for the replaced item (ReturnValues=ALL_OLD, through botocore's event
+hooks on the client) and learns from it when that invocation took the record.
+
 Powertools (and through it boto3) is imported only when a `TickLedger` is created, that is only when
 IDEMPOTENCY_TABLE is set, because the trigger's cold start is measured.
 """
@@ -26,7 +32,6 @@ from pages_ops.errors import PagesOpsError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from pages_ops.timing import LambdaContextLike
@@ -108,8 +113,12 @@ class TickLedger:
         self.table_name = table_name
         self._config_class = IdempotencyConfig
         if persistence_store is None:
+            from pages_ops import aws  # noqa: PLC0415 - boto3 on first use, see the module docstring
+
             try:
-                persistence_store = DynamoDBPersistenceLayer(table_name=table_name)
+                persistence_store = DynamoDBPersistenceLayer(
+                    table_name=table_name, boto3_client=aws.client("dynamodb")
+                )
             except Exception as exc:  # botocore raises several types here (no region, bad endpoint, ...)
                 raise LedgerError(
                     f"could not create a DynamoDB client for IDEMPOTENCY_TABLE {table_name} "
@@ -120,6 +129,11 @@ class TickLedger:
         # configure() applies only the first configuration it is given. The key prefix makes record ids
         # independent of the Lambda function's name, so renaming the function keeps the records valid.
         self._store.configure(config=self._config, key_prefix=KEY_PREFIX)
+        # The item that this thread's last PutItem replaced, or None.
+        self._replaced = threading.local()
+        events = self._store.client.meta.events
+        events.register("before-parameter-build.dynamodb.PutItem", self._request_replaced_item)
+        events.register("after-call.dynamodb.PutItem", self._keep_replaced_item)
 
     def _new_config(self) -> IdempotencyConfig:
         return self._config_class(expires_after_seconds=RECORD_TTL_SECONDS, raise_on_no_idempotency_key=True)
@@ -144,17 +158,14 @@ class TickLedger:
         )
 
         payload = key.payload(attempt)
-        prior = self._read(payload)
-        recover_since: datetime | None = None
-        if prior is not None:
-            if prior.status == "COMPLETED":
-                return LedgerEntry(record=_stored_result(prior.response_json_as_dict()), replayed=True)
-            if prior.status == "INPROGRESS":
-                recover_since = self._abandoned_since(prior)
-                if recover_since is None:
-                    raise TickInProgressError(
-                        f"another invocation is starting the build of {key.project} for tick {key.tick}"
-                    )
+        ran = False
+
+        def run_start(tick: dict[str, Any]) -> dict[str, Any]:
+            # Powertools calls this only after its PutItem took the record.
+            nonlocal ran
+            ran = True
+            recover_since = self._abandoned_since(getattr(self._replaced, "item", None))
+            if recover_since is not None:
                 logger.warning(
                     "an earlier invocation took the record of %s for tick %s (attempt %d) at %s and ended "
                     "without a result; looking for the build it may have started before starting one",
@@ -163,12 +174,6 @@ class TickLedger:
                     attempt,
                     recover_since.isoformat(),
                 )
-
-        ran = False
-
-        def run_start(tick: dict[str, Any]) -> dict[str, Any]:
-            nonlocal ran
-            ran = True
             return start(recover_since)
 
         guarded = idempotent_function(
@@ -178,6 +183,7 @@ class TickLedger:
             config=self._config,
             key_prefix=KEY_PREFIX,
         )
+        self._replaced.item = None
         try:
             result = guarded(tick=payload)
         except IdempotencyAlreadyInProgressError as exc:
@@ -200,37 +206,42 @@ class TickLedger:
                 f"{type(exc).__name__}"
             ) from exc
 
-    def _read(self, payload: dict[str, Any]) -> DataRecord | None:
-        """Read the current record of `payload`. Return None when there is none or it has expired."""
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
-            BaseError,
-            IdempotencyItemNotFoundError,
-        )
+    def _request_replaced_item(self, params: dict[str, Any], **kwargs: Any) -> None:
+        if params.get("TableName") == self.table_name:
+            params["ReturnValues"] = "ALL_OLD"
 
-        try:
-            record = self._store.get_record(data=payload)
-        except IdempotencyItemNotFoundError:
-            return None
-        except BaseError as exc:
-            raise LedgerError(f"could not read idempotency table {self.table_name}: {exc}") from exc
-        except Exception as exc:  # boto3 raises botocore errors of many types
-            raise LedgerError(
-                f"could not read idempotency table {self.table_name}: {type(exc).__name__}: {exc}"
-            ) from exc
-        if record is None or record.status == "EXPIRED":
-            return None
-        return record
+    def _keep_replaced_item(self, parsed: Mapping[str, Any], **kwargs: Any) -> None:
+        # A failed PutItem arrives here too, without Attributes.
+        self._replaced.item = parsed.get("Attributes")
 
-    @staticmethod
-    def _abandoned_since(record: DataRecord) -> datetime | None:
-        """When an INPROGRESS record's holder took it, if its in-progress time ran out; else None."""
-        # DynamoDB numbers arrive as Decimal: in-progress expiry in milliseconds, expiry in seconds.
-        expiry_ms = record.in_progress_expiry_timestamp
-        if expiry_ms is None or int(expiry_ms) >= datetime.now(UTC).timestamp() * 1000:
+    def _abandoned_since(self, replaced: Mapping[str, Any] | None) -> datetime | None:
+        """Return when the holder of a replaced INPROGRESS record took it; None for any other item.
+
+        PutItem replaced the record, so one of its conditions held: the in-progress time had run out, or
+        the whole record had expired. Only the first means that a build of this tick may exist.
+        """
+        if not replaced or _attribute(replaced, self._store.status_attr, "S") != "INPROGRESS":
+            return None
+        # DynamoDB numbers arrive as strings: in-progress expiry in milliseconds, expiry in seconds.
+        expiry = _attribute(replaced, self._store.expiry_attr, "N")
+        in_progress_expiry = _attribute(replaced, self._store.in_progress_expiry_attr, "N")
+        if expiry is None or in_progress_expiry is None:
+            return None
+        now = datetime.now(UTC).timestamp()
+        if int(expiry) < now or int(in_progress_expiry) >= now * 1000:
             return None
         # Powertools sets the record's expiry to the time it was written plus the TTL.
-        written = int(record.expiry_timestamp or 0) - RECORD_TTL_SECONDS
+        written = int(expiry) - RECORD_TTL_SECONDS
         return datetime.fromtimestamp(max(0, written), UTC)
+
+
+def _attribute(item: Mapping[str, Any], name: str, kind: str) -> str | None:
+    """Return the value of a DynamoDB item's attribute of type `kind` ("S" or "N"), or None."""
+    value = item.get(name)
+    if not isinstance(value, Mapping):
+        return None
+    typed = value.get(kind)
+    return typed if isinstance(typed, str) else None
 
 
 def _stored_result(value: object) -> Mapping[str, Any]:
@@ -248,9 +259,8 @@ _ledgers_lock = threading.Lock()
 def open_ledger(table_name: str) -> TickLedger | None:
     """Return the container's ledger for `table_name`, or None when Powertools idempotency is turned off.
 
-    The ledger is reused across warm invocations because creating it is slow: about 220 ms for the first
-    one (Powertools and boto3 imports plus the DynamoDB client) and 50 ms for each later client, measured
-    with Python 3.11 on a 2-core x86-64 development machine.
+    The ledger is reused across warm invocations, because creating it imports Powertools idempotency and
+    creates a DynamoDB client (see `pages_ops.aws` for that client's cost).
     """
     if os.environ.get(IDEMPOTENCY_DISABLED, "").strip().lower() in _TRUE_WORDS:
         logger.warning(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from pages_ops import aws
 from pages_ops.client import PagesClient
 from pages_ops.config import Settings
 from pages_ops.credentials import SecretSource
@@ -93,9 +94,10 @@ def override(
 
 
 def reset() -> None:
-    """Forget every cached object, as a fresh container would."""
+    """Forget every cached object, as a fresh container would, including the AWS session and its secrets."""
     global _settings, _secrets  # noqa: PLW0603 - test seam for the module-level singletons
     with _lock:
         _settings = None
         _secrets = None
         _clients.clear()
+    aws.reset()

@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
 
+from pages_ops import aws as pages_ops_aws
 from pages_ops import credentials as credentials_module
 from pages_ops.client import PagesClient
 from pages_ops.credentials import Credentials, SecretSource, fetch_with_powertools
@@ -63,13 +63,13 @@ class ApiCallCounter:
 
 @pytest.fixture
 def get_secret_value_calls(aws: str) -> Iterator[ApiCallCounter]:
-    """Install the secrets provider Powertools' get_secret uses, with a counter on its boto3 client."""
+    """Install the container's secrets provider with a counter on its boto3 client."""
     counter = ApiCallCounter()
     client = boto3.client("secretsmanager", endpoint_url=aws)
     client.meta.events.register("before-call.secrets-manager.GetSecretValue", counter)
-    DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=client)
+    pages_ops_aws.override(secrets_provider_value=SecretsProvider(boto3_client=client))
     yield counter
-    DEFAULT_PROVIDERS.pop("secrets", None)
+    pages_ops_aws.reset()
 
 
 @pytest.fixture

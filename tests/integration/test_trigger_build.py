@@ -198,6 +198,39 @@ def test_same_tick_twice_builds_once(
     assert items[0]["id"]["S"].startswith("cf-pages-ops.trigger_build#")
 
 
+class DynamoDbCalls:
+    """Records the operation name of every DynamoDB call a client sends, through botocore's event hooks."""
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+
+    def __call__(self, model: Any, **kwargs: Any) -> None:
+        self.operations.append(model.name)
+
+
+def test_tick_costs_two_writes_no_read(
+    docs: PagesSandbox, make_settings: Any, sandbox_client: PagesClient, table: str, aws: str
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    settings = make_settings(idempotency_table=table)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws)
+    calls = DynamoDbCalls()
+    dynamodb.meta.events.register("before-call.dynamodb", calls)
+    ledger = TickLedger(table, persistence_store=DynamoDBPersistenceLayer(table, boto3_client=dynamodb))
+
+    run(tick_event(), settings, sandbox_client, ledger=ledger)
+    first = list(calls.operations)
+    calls.operations.clear()
+    replay = run(tick_event(), settings, sandbox_client, ledger=ledger)
+
+    assert first == ["PutItem", "UpdateItem"]
+    # The failed conditional PutItem returns the stored record, so the replay needs no GetItem either.
+    assert calls.operations == ["PutItem"]
+    assert replay.results[0].replayed
+    assert len(posts(docs)) == 1
+
+
 def test_two_ticks_build_twice(
     docs: PagesSandbox, make_settings: Any, sandbox_client: PagesClient, table: str
 ) -> None:

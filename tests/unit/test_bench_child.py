@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import time
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,29 @@ def test_time_calls_records_durations_and_statuses():
     assert all(duration >= 0 for duration in durations)
     assert statuses == [200, 200, 503]
     assert calls[0] == ({"path": "/"}, "status")
+
+
+class RecordingDynamoDb:
+    """Records the calls `write_records` makes, in place of a boto3 DynamoDB client."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def put_item(self, **request):
+        self.calls.append(("PutItem", request))
+
+    def update_item(self, **request):
+        self.calls.append(("UpdateItem", request))
+
+
+def test_write_records_put_then_update():
+    dynamodb = RecordingDynamoDb()
+    child.write_records(dynamodb, "bench-table", 2)
+
+    assert [name for name, _ in dynamodb.calls] == ["PutItem", "UpdateItem", "PutItem", "UpdateItem"]
+    put, update = dynamodb.calls[0][1], dynamodb.calls[1][1]
+    assert put["TableName"] == "bench-table"
+    assert put["ConditionExpression"] == "attribute_not_exists(id)"
+    assert put["Item"]["status"] == {"S": "INPROGRESS"}
+    assert update["Key"] == {"id": put["Item"]["id"]}
+    assert dynamodb.calls[2][1]["Item"]["id"] != put["Item"]["id"]

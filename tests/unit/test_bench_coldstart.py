@@ -214,3 +214,67 @@ def test_steps_section_table():
     assert rows["total - baseline"] == ("60.0 ms", "80.0 ms")
     assert rows["total / baseline"] == ("1.30 x", "1.40 x")
     assert "leaves 30.0 ms" in section.paragraphs[0]
+
+
+def floor_results(function_total: float, floor_total: float) -> coldstart.ColdStartResults:
+    results = make_results({None: [0.2] * 3, **dict.fromkeys(FUNCTIONS, [function_total] * 3)})
+    for function in FUNCTIONS:
+        floor = coldstart.Variant(function, BUILT, floor=True)
+        results.variants.append(floor)
+        results.samples[floor] = [sample(floor_total)] * 3
+    return results
+
+
+def test_rows_floor_after_ratios():
+    rows = coldstart.rows(floor_results(0.27, 0.24), BUILT)
+    measures = [row.measure for row in rows]
+    assert measures[3:6] == [f"cold start floor, {function}" for function in FUNCTIONS]
+    floor = rows[3]
+    assert floor.verdict is Verdict.REPORTED
+    assert floor.result == "1.20 x (240 ms); the function takes 30.0 ms more"
+    assert [row.measure for row in rows[6:]] == [f"memory, {function}" for function in FUNCTIONS]
+
+
+def test_variant_lookup_skips_floor():
+    results = floor_results(0.27, 0.24)
+    built = results.variant("status_page", BUILT)
+    assert not built.floor
+    assert results.floor("status_page") == coldstart.Variant("status_page", BUILT, floor=True)
+    assert results.floor("status_page").label == "status_page, dependency floor"  # type: ignore[union-attr]
+
+
+def test_floor_imports_leave_out_pages_ops():
+    imports = coldstart.floor_imports("status_page")
+    assert imports[:2] == ["boto3", "requests"]
+    assert "aws_lambda_powertools.event_handler" in imports
+    assert not [name for name in imports if name.startswith("pages_ops")]
+    assert "aws_lambda_powertools.utilities.idempotency" in coldstart.floor_imports("trigger_build")
+
+
+def test_floor_needs_a_recorded_sample(tmp_path):
+    runner = coldstart.Runner("python3.13", account=None, scratch=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(BenchError, match="sample prune_deployments first"):
+        runner.sample(coldstart.Variant("prune_deployments", BUILT, floor=True))
+
+
+class OrderRecorder:
+    """A `Runner` replacement that records the requested variants and returns a fixed sample."""
+
+    def __init__(self) -> None:
+        self.variants: list[coldstart.Variant] = []
+
+    def sample(self, variant, **options):
+        self.variants.append(variant)
+        return sample(0.2), ""
+
+
+def test_measure_runs_function_before_its_floor():
+    runner = OrderRecorder()
+    results = coldstart.measure(runner, [BUILT, SOURCE], rounds=2, progress=lambda message: None)  # type: ignore[arg-type]
+
+    first_round = runner.variants[: len(results.variants)]
+    for function in FUNCTIONS:
+        built = first_round.index(coldstart.Variant(function, BUILT))
+        floor = first_round.index(coldstart.Variant(function, BUILT, floor=True))
+        assert built < floor
+    assert all(len(samples) == 2 for samples in results.samples.values())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+from pages_ops import aws
 from pages_ops.credentials import (
     SECRET_CACHE_SECONDS,
     Credentials,
@@ -20,6 +20,9 @@ from pages_ops.credentials import (
     parse_secret,
 )
 from pages_ops.errors import PagesOpsError, SecretError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
 
 SECRET_ID = "cf-pages-ops/cloudflare"
 FAKE_TOKEN = "fake-token-value-3f9a-not-real"
@@ -415,25 +418,38 @@ def test_source_refresh_logs_without_values(caplog: pytest.LogCaptureFixture) ->
     assert FAKE_TOKEN not in repr(caplog.records[0].__dict__)
 
 
-# fetch_with_powertools, with Powertools' get_secret replaced.
-def test_fetch_passes_cache_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, dict[str, Any]]] = []
+# fetch_with_powertools, with the container's Powertools secrets provider replaced.
+class FakeSecretsProvider:
+    """A `SecretsProvider` replacement that records each get() and returns or raises the given result."""
 
-    def fake_get_secret(name: str, **options: Any) -> str:
-        calls.append((name, options))
-        return token_secret(FAKE_TOKEN)
+    def __init__(self, result: object) -> None:
+        self.result = result
+        self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    monkeypatch.setattr(parameters, "get_secret", fake_get_secret)
+    def get(self, name: str, **options: Any) -> object:
+        self.calls.append((name, options))
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return self.result
+
+
+def install_provider(result: object) -> FakeSecretsProvider:
+    provider = FakeSecretsProvider(result)
+    aws.override(secrets_provider_value=cast("SecretsProvider", provider))
+    return provider
+
+
+def test_fetch_passes_cache_options() -> None:
+    provider = install_provider(token_secret(FAKE_TOKEN))
 
     assert fetch_with_powertools(SECRET_ID, True) == token_secret(FAKE_TOKEN)
-    assert calls == [(SECRET_ID, {"force_fetch": True, "max_age": SECRET_CACHE_SECONDS})]
+    assert provider.calls == [(SECRET_ID, {"force_fetch": True, "max_age": SECRET_CACHE_SECONDS})]
 
 
-def test_fetch_error_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
-    def failing_get_secret(name: str, **options: Any) -> str:
-        raise GetParameterError("An error occurred (ResourceNotFoundException) when calling GetSecretValue")
-
-    monkeypatch.setattr(parameters, "get_secret", failing_get_secret)
+def test_fetch_error_wrapped() -> None:
+    install_provider(
+        GetParameterError("An error occurred (ResourceNotFoundException) when calling GetSecretValue")
+    )
 
     with pytest.raises(SecretError) as caught:
         fetch_with_powertools(SECRET_ID, False)
@@ -445,15 +461,15 @@ def test_fetch_error_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(caught.value.__cause__, GetParameterError)
 
 
-def test_fetch_without_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parameters, "get_secret", lambda name, **options: None)
+def test_fetch_without_value() -> None:
+    install_provider(None)
 
     with pytest.raises(SecretError, match=f"^secret {SECRET_ID} has no SecretString or SecretBinary value$"):
         fetch_with_powertools(SECRET_ID, False)
 
 
-def test_fetch_binary(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parameters, "get_secret", lambda name, **options: token_secret(FAKE_TOKEN).encode())
+def test_fetch_binary() -> None:
+    install_provider(token_secret(FAKE_TOKEN).encode())
 
     document = parse_secret(fetch_with_powertools(SECRET_ID, False), secret_id=SECRET_ID)
 
