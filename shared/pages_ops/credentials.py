@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -21,6 +22,10 @@ logger = logging.getLogger(__name__)
 # Powertools keeps a fetched secret this long. A rotated token is picked up sooner than that, because an
 # authentication failure makes the client fetch the secret again (see `SecretSource.refresh`).
 SECRET_CACHE_SECONDS: Final = 300
+# After a forced fetch brought back the credentials Cloudflare rejected, another one within this time would
+# bring them back again. A token that lacks a permission is rejected with 403 on every such call, and each
+# rejection would otherwise read Secrets Manager once more.
+REFETCH_INTERVAL_SECONDS: Final = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +152,21 @@ class SecretSource:
     credentials, the others reuse them without fetching again.
     """
 
-    def __init__(self, secret_id: str, fetcher: SecretFetcher = fetch_with_powertools) -> None:
+    def __init__(
+        self,
+        secret_id: str,
+        fetcher: SecretFetcher = fetch_with_powertools,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.secret_id = secret_id
         self._fetch = fetcher
+        self._clock = clock
         self._lock = threading.Lock()
         self._document: SecretDocument | None = None
         self._text: str | bytes | None = None
+        # The clock's time of the last forced fetch that returned credentials Cloudflare had just rejected.
+        self._rejected_again_at: float | None = None
 
     def get(self) -> SecretDocument:
         """Return the secret, parsing it again only when its text changed.
@@ -171,13 +185,21 @@ class SecretSource:
         """Fetch the secret again, bypassing the cache, after Cloudflare rejected `rejected`.
 
         Returns the credentials to try next. When another thread already replaced `rejected`, its result is
-        returned without another fetch.
+        returned without another fetch. When a forced fetch in the last REFETCH_INTERVAL_SECONDS brought
+        back `rejected`, `rejected` is returned without a fetch, and the caller gives up.
         """
         with self._lock:
             if self._document is not None and self._document.credentials != rejected:
                 return self._document.credentials
+            if (
+                self._rejected_again_at is not None
+                and self._clock() - self._rejected_again_at < REFETCH_INTERVAL_SECONDS
+            ):
+                return rejected
             logger.info("Cloudflare rejected the credentials; fetching secret %s again", self.secret_id)
-            return self._load(force_fetch=True).credentials
+            current = self._load(force_fetch=True).credentials
+            self._rejected_again_at = self._clock() if current == rejected else None
+            return current
 
     def _load(self, *, force_fetch: bool) -> SecretDocument:
         text = self._fetch(self.secret_id, force_fetch)

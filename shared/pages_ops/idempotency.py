@@ -215,7 +215,7 @@ class TickLedger:
         self._replaced.item = parsed.get("Attributes")
 
     def _abandoned_since(self, replaced: Mapping[str, Any] | None) -> datetime | None:
-        """Return when the holder of a replaced INPROGRESS record took it; None for any other item.
+        """Return when the holder of a replaced INPROGRESS record took it, or None for any other item.
 
         PutItem replaced the record, so one of its conditions held: the in-progress time had run out, or
         the whole record had expired. Only the first means that a build of this tick may exist.

@@ -220,8 +220,8 @@ def trigger_builds(
 
     Every project is attempted even when an earlier one fails. Then `RunFailedError` is raised with every
     project's result, so that EventBridge's retries, the dead-letter queue and alarms see the failure. An
-    invalid event raises `InvalidEventError` before any request. `ledger` defaults to the table named by
-    IDEMPOTENCY_TABLE.
+    invalid event raises `InvalidEventError`, and a secret that cannot be read `SecretError`, both before any
+    request. `ledger` defaults to the table named by IDEMPOTENCY_TABLE.
     """
     payload = as_mapping(event)
     projects = selected_projects(payload, settings)
@@ -231,6 +231,9 @@ def trigger_builds(
     tick = schedule_tick(payload)
     action_log: ActionLog = log if log is not None else logger
     client.deadline = Deadline.from_lambda_context(context)
+    # Every project needs the secret (the API credentials, its deploy hooks). One that cannot be read or
+    # parsed raises SecretError here, once and before any request, instead of failing each project alike.
+    secrets.get()
 
     if ledger is None and settings.idempotency_table:
         ledger = open_ledger(settings.idempotency_table)

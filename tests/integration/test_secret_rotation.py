@@ -171,6 +171,26 @@ def test_rotation_secret_not_updated(
     assert statuses(sandbox) == [403]
 
 
+def test_revoked_token_read_once_per_interval(
+    sandbox: PagesSandbox,
+    create_secret: Callable[[str, dict[str, Any] | str], str],
+    get_secret_value_calls: ApiCallCounter,
+) -> None:
+    # Every call is rejected, but only the first reads the unchanged secret again.
+    arn = create_secret(SECRET_NAME, {"api_token": SANDBOX_API_TOKEN})
+    fetcher = CountingFetcher()
+    client = make_client(sandbox, SecretSource(arn, fetcher))
+    sandbox.store.set_credentials(api_token=ROTATED_TOKEN)
+
+    for _ in range(3):
+        with pytest.raises(AuthenticationError):
+            client.get_project("docs")
+
+    assert fetcher.forced == 1
+    assert get_secret_value_calls.count == 2
+    assert statuses(sandbox) == [403, 403, 403]
+
+
 def test_rotation_to_malformed_secret(
     sandbox: PagesSandbox,
     create_secret: Callable[[str, dict[str, Any] | str], str],

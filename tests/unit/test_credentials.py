@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from pages_ops import aws
 from pages_ops.credentials import (
+    REFETCH_INTERVAL_SECONDS,
     SECRET_CACHE_SECONDS,
     Credentials,
     SecretDocument,
@@ -360,6 +361,44 @@ def test_source_refresh_unchanged_secret() -> None:
 
     assert source.refresh(old) == old
     assert fetcher.calls[-1] == (SECRET_ID, True)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_source_refresh_unchanged_waits() -> None:
+    fetcher = FakeFetcher(token_secret(FAKE_TOKEN))
+    clock = FakeClock()
+    source = SecretSource(SECRET_ID, fetcher, clock=clock)
+    old = source.credentials()
+    source.refresh(old)
+
+    # Every rejection of the same token within the interval is answered without reading the secret.
+    clock.now += REFETCH_INTERVAL_SECONDS - 1
+    assert source.refresh(old) == old
+    assert [force for _, force in fetcher.calls].count(True) == 1
+
+    clock.now += 1
+    assert source.refresh(old) == old
+    assert [force for _, force in fetcher.calls].count(True) == 2
+
+
+def test_source_refresh_after_rotation_not_delayed() -> None:
+    fetcher = FakeFetcher(token_secret(FAKE_TOKEN), token_secret("rotated-fake-token"))
+    clock = FakeClock()
+    source = SecretSource(SECRET_ID, fetcher, clock=clock)
+    old = source.credentials()
+    new = source.refresh(old)
+    fetcher.set({"api_token": "second-rotated-fake-token"})
+
+    # The last forced fetch brought new credentials, so their rejection fetches again at once.
+    assert source.refresh(new) == Credentials(api_token="second-rotated-fake-token")
+    assert [force for _, force in fetcher.calls].count(True) == 2
 
 
 def test_source_refresh_before_get() -> None:

@@ -573,14 +573,16 @@ def test_trigger_continues_after_failure(mocked: responses.RequestsMock) -> None
     assert metrics.units == {"Count"}
 
 
-def test_trigger_secret_failure_fails_projects(mocked: responses.RequestsMock) -> None:
+def test_trigger_secret_failure_raises_once(mocked: responses.RequestsMock) -> None:
+    from pages_ops.errors import SecretError
+
+    message = "could not read secret cf-pages-ops/test from Secrets Manager: AccessDenied"
+
     class BrokenSecrets:
         def get(self) -> SecretDocument:
-            from pages_ops.errors import SecretError
+            raise SecretError(message)
 
-            raise SecretError("could not read secret cf-pages-ops/test from Secrets Manager: AccessDenied")
-
-    with pytest.raises(RunFailedError, match="AccessDenied"):
+    with pytest.raises(SecretError) as raised:
         trigger_builds(
             SCHEDULER_EVENT,
             FakeContext(),
@@ -588,6 +590,7 @@ def test_trigger_secret_failure_fails_projects(mocked: responses.RequestsMock) -
             client=make_client(),
             secrets=BrokenSecrets(),
         )
+    assert str(raised.value) == message
     assert len(mocked.calls) == 0
 
 
