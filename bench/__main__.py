@@ -25,6 +25,7 @@ logger = logging.getLogger("bench")
 DEFAULT_RUNTIME_PYTHON: Final = REPO_ROOT / ".venv-bench313" / "bin" / "python"
 DEFAULT_OUTPUT: Final = REPO_ROOT / "docs" / "benchmarks.md"
 MEASURES: Final = ("size", "coldstart", "status", "pruning")
+MAX_CHANGED_PATHS_SHOWN: Final = 5
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -94,7 +95,7 @@ def check_runtime_python(interpreter: str) -> None:
 
 
 def git_revision() -> str:
-    """Return the checked-out commit, marked when the work tree has changes ("unknown" outside git)."""
+    """Return the checked-out commit, naming the files with uncommitted changes ("unknown" outside git)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, read-only command
@@ -111,10 +112,16 @@ def git_revision() -> str:
             capture_output=True,
             text=True,
             timeout=30,
-        ).stdout.strip()
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return f"{commit} with uncommitted changes" if changes else commit
+    # Porcelain lines are two status letters (the first may be a space), a space and the path.
+    paths = sorted(line[3:] for line in changes.splitlines() if line.strip())
+    if not paths:
+        return commit
+    shown = ", ".join(paths[:MAX_CHANGED_PATHS_SHOWN])
+    more = f" and {len(paths) - MAX_CHANGED_PATHS_SHOWN} more" if len(paths) > MAX_CHANGED_PATHS_SHOWN else ""
+    return f"{commit} with uncommitted changes to {shown}{more}"
 
 
 def command_line(argv: Sequence[str]) -> str:

@@ -98,7 +98,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--no-dry-run only applies with --real; the local demo deletes for real by default")
     if args.trigger and not args.real:
         parser.error("--trigger only applies with --real; the local demo always triggers builds")
+    args.environment_dry_run = _environment_dry_run(os.environ, parser)
+    if args.no_dry_run and args.environment_dry_run:
+        parser.error(
+            "DRY_RUN in the environment asks for a dry run, but --no-dry-run asks for deletions: unset "
+            "DRY_RUN or leave out --no-dry-run"
+        )
     return args
+
+
+def _environment_dry_run(environ: Mapping[str, str], parser: argparse.ArgumentParser) -> bool:
+    """Return DRY_RUN from the environment, read as the deployed pruner reads it (unset means false)."""
+    from pages_ops.config import DRY_RUN, parse_boolean  # noqa: PLC0415 - imported on use, like the handlers
+    from pages_ops.errors import ConfigError  # noqa: PLC0415
+
+    value = environ.get(DRY_RUN, "")
+    if not value.strip():
+        return False
+    try:
+        return parse_boolean(value, variable=DRY_RUN)
+    except ConfigError as exc:
+        parser.error(str(exc))
 
 
 class Demo:
@@ -107,12 +127,13 @@ class Demo:
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
         self.args = args
         self.out = out
-        self.dry_run = args.dry_run or (args.real and not args.no_dry_run)
+        self.dry_run = args.dry_run or args.environment_dry_run or (args.real and not args.no_dry_run)
         self._closers: list[Callable[[], None]] = []
         self._handlers: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         self.front: ApiGatewayFront | None = None
         self.sandbox: Any = None
+        self._last_trigger_event: dict[str, Any] | None = None
         # Invocations that raised, so `--once` can exit non-zero.
         self.failures = 0
 
@@ -182,12 +203,24 @@ class Demo:
 
     # Runs
 
-    def run_trigger(self) -> None:
+    def run_trigger(self, *, redeliver: bool = False) -> None:
+        """Invoke the build trigger for a new tick, or with `redeliver` for the last tick again.
+
+        A redelivery is what EventBridge sends when it delivers an event twice: the same payload.
+        """
         if self.args.real and not self.args.trigger:
             self._print("\nBuild trigger: skipped (with --real, builds start only with --trigger)")
             return
-        event = _scheduler_event("trigger_build/scheduler.json")
-        self._print(f"\nBuild trigger (tick {event['scheduled_time']})")
+        if redeliver:
+            if self._last_trigger_event is None:
+                self._print("\nNo tick to deliver again yet: run the build trigger with t first")
+                return
+            event = dict(self._last_trigger_event)
+            self._print(f"\nBuild trigger (tick {event['scheduled_time']} delivered again)")
+        else:
+            event = _scheduler_event("trigger_build/scheduler.json")
+            self._last_trigger_event = dict(event)
+            self._print(f"\nBuild trigger (tick {event['scheduled_time']})")
         result = self._invoke("trigger_build", event, timeout_seconds=60)
         if result is not None:
             self._print(format_trigger_results(result))
@@ -284,7 +317,8 @@ def format_trigger_results(result: Mapping[str, Any]) -> str:
         project = item.get("project")
         if item.get("action") == "triggered":
             target = item.get("url") or item.get("deployment_id") or "a new deployment"
-            lines.append(f"  {project:<16} build started: {target}")
+            reason = item.get("reason")
+            lines.append(f"  {project:<16} build started: {target}" + (f" ({reason})" if reason else ""))
         elif item.get("action") == "skipped":
             lines.append(f"  {project:<16} skipped: {item.get('reason')}")
         else:
@@ -317,17 +351,22 @@ def format_prune_results(result: Mapping[str, Any]) -> str:
 
 def interact(demo: Demo, stdin: TextIO, stop: threading.Event) -> None:
     """Read commands from stdin until EOF, `q`, or a stop signal."""
-    demo._print("\nCommands: t = run the build trigger, p = run the pruner, q = quit (Ctrl-C works too)")
+    demo._print(
+        "\nCommands: t = run the build trigger, r = deliver the last tick again, p = run the pruner, "
+        "q = quit (Ctrl-C works too)"
+    )
     for raw in stdin:
         command = raw.strip().lower()
         if command in ("q", "quit", "exit"):
             break
         if command in ("t", "trigger"):
             demo.run_trigger()
+        elif command in ("r", "redeliver"):
+            demo.run_trigger(redeliver=True)
         elif command in ("p", "prune"):
             demo.run_pruner()
         elif command:
-            demo._print(f"unknown command {command!r}: use t, p or q")
+            demo._print(f"unknown command {command!r}: use t, r, p or q")
         if stop.is_set():
             break
     else:

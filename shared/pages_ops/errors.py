@@ -45,6 +45,13 @@ class CloudflareTimeoutError(CloudflareConnectionError):
     """The request timed out, or the caller's deadline left no time to send it."""
 
 
+class CloudflareNotSentError(CloudflareConnectionError):
+    """The request certainly never reached Cloudflare: no connection opened, or no time was left to send it.
+
+    Unlike other connection failures, it cannot have started anything, so even a POST may be sent again.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ApiErrorDetail:
     """One entry of the `errors` list of Cloudflare's response envelope."""

@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from pages_ops.credentials import Credentials
 from pages_ops.errors import (
@@ -24,6 +24,7 @@ from pages_ops.errors import (
     AuthenticationError,
     CloudflareApiError,
     CloudflareConnectionError,
+    CloudflareNotSentError,
     CloudflareTimeoutError,
     DeploymentNotFoundError,
     InvalidListOptionsError,
@@ -207,6 +208,12 @@ class Transport:
                 path=display_path,
             ) from exc
         except requests.exceptions.RequestException as exc:
+            if _never_connected(exc):
+                raise _ConnectFailedError(
+                    f"{method} {display_path} failed: could not connect ({type(exc).__name__})",
+                    method=method,
+                    path=display_path,
+                ) from exc
             if _is_read_timeout(exc):
                 raise CloudflareTimeoutError(
                     f"{method} {display_path} timed out waiting {read_timeout:.2f}s for a response",
@@ -255,12 +262,23 @@ class Transport:
         return delay
 
 
-class _ConnectPhaseTimeoutError(CloudflareTimeoutError):
+class _ConnectPhaseTimeoutError(CloudflareTimeoutError, CloudflareNotSentError):
     """A timeout before the connection was made, so the request certainly never reached Cloudflare."""
 
 
-class _NotSentError(CloudflareTimeoutError):
+class _ConnectFailedError(CloudflareNotSentError):
+    """The connection could not be opened (refused, unreachable, name not resolved)."""
+
+
+class _NotSentError(CloudflareTimeoutError, CloudflareNotSentError):
     """The request was not sent because the deadline (or the rate limiter's next slot) left no time."""
+
+
+def _never_connected(error: requests.exceptions.RequestException) -> bool:
+    # requests wraps urllib3's MaxRetryError, whose reason is NewConnectionError (NameResolutionError is a
+    # subclass) when no connection was opened, and so nothing of the request was sent.
+    reason = error.args[0].reason if error.args and isinstance(error.args[0], MaxRetryError) else None
+    return isinstance(error, requests.exceptions.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def _is_read_timeout(error: requests.exceptions.RequestException) -> bool:
@@ -274,7 +292,7 @@ def _is_retryable(method: str, error: Exception, policy: RetryPolicy) -> bool:
     if isinstance(error, RateLimitedError):
         # Cloudflare returns 429 before it processes the request, so even a POST can be repeated.
         return policy.retry_rate_limited
-    if isinstance(error, _ConnectPhaseTimeoutError):
+    if isinstance(error, _ConnectPhaseTimeoutError | _ConnectFailedError):
         return True
     if method not in IDEMPOTENT_METHODS:
         # A POST that creates a deployment may have succeeded before the failure: repeating it blindly could

@@ -26,6 +26,7 @@ from pages_ops.errors import (
     CloudflareApiError,
     CloudflareConnectionError,
     CloudflareError,
+    CloudflareNotSentError,
     PagesOpsError,
     RunFailedError,
 )
@@ -290,7 +291,12 @@ class _Run:
             if self.ledger is None or self.tick is None:
                 outcome = self._start(target, recover_since=None)
                 if outcome.action == UNCERTAIN:
-                    result = _unknown_outcome_failure(project, outcome, retry_checks=False)
+                    result = _unknown_outcome_failure(
+                        project,
+                        outcome,
+                        retry_checks=False,
+                        skip_if_building=self.settings.skip_if_building,
+                    )
                 else:
                     result = outcome.result(project)
             else:
@@ -418,7 +424,12 @@ class _Run:
                     result = replace(result, reason=f"{reason}: {result.reason}" if result.reason else reason)
                 return result
             if not entry.replayed:
-                return _unknown_outcome_failure(target.project, outcome, retry_checks=True)
+                return _unknown_outcome_failure(
+                    target.project,
+                    outcome,
+                    retry_checks=True,
+                    skip_if_building=self.settings.skip_if_building,
+                )
 
             posted_at = outcome.posted_at or self.clock()
             found = self._find_build_since(target, posted_at - CLOCK_SKEW)
@@ -508,8 +519,10 @@ def _outcome_unknown(error: CloudflareError) -> bool:
 
     A connection failure or timeout may have happened after Cloudflare received the request, and a 5xx, a
     408 or a 2xx with a broken body may come after it acted. Other 4xx responses (rejected, rate limited,
-    unauthorised, not found) are final: nothing was started.
+    unauthorised, not found) are final: nothing was started. So is a request that never left this process.
     """
+    if isinstance(error, CloudflareNotSentError):
+        return False
     if isinstance(error, CloudflareConnectionError):
         return True
     if isinstance(error, CloudflareApiError):
@@ -541,14 +554,16 @@ def _failure(project: str, error: PagesOpsError) -> BuildResult:
     return BuildResult(project=project, action=FAILED, reason=str(error), error_codes=codes)
 
 
-def _unknown_outcome_failure(project: str, outcome: _Outcome, *, retry_checks: bool) -> BuildResult:
+def _unknown_outcome_failure(
+    project: str, outcome: _Outcome, *, retry_checks: bool, skip_if_building: bool
+) -> BuildResult:
     if retry_checks:
         advice = "a retry looks for a build created since the request before sending another"
     else:
+        unless = " unless SKIP_IF_BUILDING finds this one still building" if skip_if_building else ""
         advice = (
             "this run is not deduplicated (IDEMPOTENCY_TABLE is unset or the event has no schedule tick), "
-            "so a retry may start a second build unless SKIP_IF_BUILDING finds this one still building: "
-            "check the project's deployments"
+            f"so a retry may start a second build{unless}: check the project's deployments"
         )
     return BuildResult(
         project=project,

@@ -112,8 +112,13 @@ def test_demo_runs_end_to_end(running_demo: DemoProcess) -> None:
     assert unmanaged.status_code == 404
 
     running_demo.send("t")
-    running_demo.read_until(r"^Build trigger \(tick ", 60)
+    tick = running_demo.read_until(r"^Build trigger \(tick (\S+)\)$", 60).group(1)
     running_demo.read_until(r"^  docs +(build started|skipped)", 60)
+    running_demo.send("r")
+    running_demo.read_until(rf"^Build trigger \(tick {re.escape(tick)} delivered again\)$", 60)
+    running_demo.read_until(
+        rf"^  docs +.*tick {re.escape(tick)} was already handled by an earlier delivery", 60
+    )
     running_demo.send("p")
     running_demo.read_until(r"^Pruner \(deleting\)", 60)
     running_demo.read_until(r"^  marketing-site +deleted \d+ of \d+ selected", 120)
@@ -189,6 +194,40 @@ def test_demo_real_mode_dry_runs_by_default() -> None:
     args = demo.parse_args(["--real"])
 
     assert demo.Demo(args, out=sys.stdout).dry_run is True
+
+
+def test_demo_honours_dry_run_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRY_RUN", "true")
+
+    args = demo.parse_args([])
+
+    assert demo.Demo(args, out=sys.stdout).dry_run is True
+
+
+def test_demo_dry_run_variable_conflict(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DRY_RUN", "yes")
+
+    with pytest.raises(SystemExit) as exit_info:
+        demo.parse_args(["--real", "--no-dry-run"])
+
+    assert exit_info.value.code == 2
+    assert "DRY_RUN in the environment asks for a dry run, but --no-dry-run asks for deletions" in (
+        capsys.readouterr().err
+    )
+
+
+def test_demo_rejects_invalid_dry_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DRY_RUN", "maybe")
+
+    with pytest.raises(SystemExit) as exit_info:
+        demo.parse_args([])
+
+    assert exit_info.value.code == 2
+    assert "DRY_RUN" in capsys.readouterr().err
 
 
 def test_prune_results_format_lists_reasons() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
 
+import bench.__main__ as bench_main
 from bench.__main__ import MEASURES, check_runtime_python, command_line, parse_args
 from bench.containers import BenchError
 
@@ -60,3 +62,33 @@ def test_check_runtime_python_rejects_wrong_interpreter(tmp_path):
     if sys.version_info[:2] != (3, 13):
         with pytest.raises(BenchError, match=r"not a python3\.13 with boto3"):
             check_runtime_python(sys.executable)
+
+
+def git(repository, *arguments):
+    subprocess.run(["git", *arguments], cwd=repository, check=True, capture_output=True)  # noqa: S607 - git from PATH
+
+
+def test_git_revision_names_changed_files(tmp_path, monkeypatch):
+    git(tmp_path, "init", "-q")
+    for name in ("README.md", "app.py"):
+        (tmp_path / name).write_text("first\n", encoding="utf-8")
+    git(tmp_path, "add", ".")
+    git(
+        tmp_path, "-c", "user.name=Bench Test", "-c", "user.email=bench@example.invalid", "commit", "-qm", "x"
+    )
+    monkeypatch.setattr(bench_main, "REPO_ROOT", tmp_path)
+    commit = bench_main.git_revision()
+    assert " " not in commit
+
+    (tmp_path / "README.md").write_text("second\n", encoding="utf-8")
+    (tmp_path / "untracked.txt").write_text("ignored\n", encoding="utf-8")
+    assert bench_main.git_revision() == f"{commit} with uncommitted changes to README.md"
+
+    (tmp_path / "app.py").write_text("second\n", encoding="utf-8")
+    assert bench_main.git_revision() == f"{commit} with uncommitted changes to README.md, app.py"
+
+
+def test_git_revision_outside_git(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench_main, "REPO_ROOT", tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert bench_main.git_revision() == "unknown"

@@ -214,6 +214,32 @@ def test_steps_section_table():
     assert rows["total - baseline"] == ("60.0 ms", "80.0 ms")
     assert rows["total / baseline"] == ("1.30 x", "1.40 x")
     assert "leaves 30.0 ms" in section.paragraphs[0]
+    assert "(median of the run above)" in section.paragraphs[0]
+
+
+def test_steps_section_own_baseline():
+    common = ((coldstart.INTERPRETER_START, 0.02), (coldstart.FIRST_EVENT, 0.1))
+    steps = {
+        coldstart.BASELINE: [step_sample(0.25, ())] * 3,
+        "prune_deployments": [step_sample(0.3, common)] * 3,
+    }
+    section = coldstart.steps_section(steps, baseline=0.2)
+    table = section.tables[0]
+    rows = {row[0]: row[1:] for row in table.rows}
+    assert table.headers == ("step", "prune_deployments")
+    assert rows["total / baseline"] == ("1.20 x",)
+    assert rows["total - baseline"] == ("50.0 ms",)
+    assert "this table divides by its median, 250 ms" in section.paragraphs[0]
+    assert "leaves 37.5 ms" in section.paragraphs[0]
+
+
+def test_measure_steps_samples_baseline():
+    runner = OrderRecorder()
+    samples = coldstart.measure_steps(runner, BUILT, rounds=2, progress=lambda message: None)  # type: ignore[arg-type]
+
+    assert set(samples) == {coldstart.BASELINE, *FUNCTIONS}
+    assert all(len(items) == 2 for items in samples.values())
+    assert runner.variants.count(coldstart.Variant(None, BUILT)) == 2
 
 
 def floor_results(function_total: float, floor_total: float) -> coldstart.ColdStartResults:
@@ -231,8 +257,16 @@ def test_rows_floor_after_ratios():
     assert measures[3:6] == [f"cold start floor, {function}" for function in FUNCTIONS]
     floor = rows[3]
     assert floor.verdict is Verdict.REPORTED
-    assert floor.result == "1.20 x (240 ms); the function takes 30.0 ms more"
+    assert (
+        floor.result
+        == "1.20 x (240 ms), above the 1.15 x target with no code of ours; the function adds 30.0 ms"
+    )
     assert [row.measure for row in rows[6:]] == [f"memory, {function}" for function in FUNCTIONS]
+
+
+def test_rows_floor_within_target():
+    floor = coldstart.rows(floor_results(0.25, 0.22), BUILT)[3]
+    assert floor.result.startswith("1.10 x (220 ms), within the 1.15 x target")
 
 
 def test_variant_lookup_skips_floor():

@@ -29,6 +29,7 @@ from pages_ops.errors import (
     CloudflareApiError,
     CloudflareConnectionError,
     CloudflareError,
+    CloudflareNotSentError,
     CloudflareTimeoutError,
     DeploymentNotFoundError,
     InvalidListOptionsError,
@@ -428,6 +429,7 @@ def test_errors_share_root_class() -> None:
     assert issubclass(ProjectNotFoundError, NotFoundError)
     assert issubclass(DeploymentNotFoundError, NotFoundError)
     assert issubclass(CloudflareTimeoutError, CloudflareConnectionError)
+    assert issubclass(CloudflareNotSentError, CloudflareConnectionError)
     assert issubclass(CloudflareConnectionError, CloudflareError)
     assert not issubclass(CloudflareConnectionError, CloudflareApiError)
 
@@ -437,6 +439,14 @@ def body_stall() -> requests.exceptions.ConnectionError:
     # What requests raises when the headers arrived but the body stopped coming: a ConnectionError that
     # wraps urllib3's ReadTimeoutError, not a requests Timeout.
     cause = urllib3.exceptions.ReadTimeoutError(None, "/client/v4", "Read timed out.")  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(cause)
+
+
+def refused() -> requests.exceptions.ConnectionError:
+    # What requests raises when the TCP connection is refused: urllib3's MaxRetryError whose reason is a
+    # NewConnectionError, wrapped in a ConnectionError.
+    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    cause = urllib3.exceptions.MaxRetryError(None, "/client/v4", reason)  # type: ignore[arg-type]
     return requests.exceptions.ConnectionError(cause)
 
 
@@ -772,6 +782,30 @@ def test_create_retried_on_connect_timeout(mocked: responses.RequestsMock, sleep
 
     assert deployment.id == DEPLOYMENT_ID
     assert len(mocked.calls) == 2
+
+
+def test_create_retried_when_refused(mocked: responses.RequestsMock, sleeps: SleepRecorder) -> None:
+    # A refused connection never carried the request, so no build can have started.
+    mocked.add("POST", DEPLOYMENTS_URL, body=refused())
+    mocked.add("POST", DEPLOYMENTS_URL, json=SUCCESS_DEPLOYMENT)
+
+    deployment = make_client().create_deployment("docs")
+
+    assert deployment.id == DEPLOYMENT_ID
+    assert len(mocked.calls) == 2
+
+
+def test_refused_every_time_not_sent(mocked: responses.RequestsMock, sleeps: SleepRecorder) -> None:
+    for _ in range(4):
+        mocked.add("POST", DEPLOYMENTS_URL, body=refused())
+
+    with pytest.raises(CloudflareNotSentError) as caught:
+        make_client().create_deployment("docs")
+
+    assert str(caught.value) == (
+        "POST /pages/projects/docs/deployments failed: could not connect (ConnectionError)"
+    )
+    assert len(mocked.calls) == 4
 
 
 def test_create_retried_on_429(mocked: responses.RequestsMock, sleeps: SleepRecorder) -> None:

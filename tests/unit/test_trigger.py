@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+import requests
 import responses
+import urllib3
 from responses import matchers
 from responses.registries import OrderedRegistry
 
@@ -30,6 +32,7 @@ from pages_ops.errors import (
     CloudflareApiError,
     CloudflareConnectionError,
     CloudflareError,
+    CloudflareNotSentError,
     CloudflareTimeoutError,
     InvalidEventError,
     MalformedResponseError,
@@ -223,6 +226,12 @@ def project_body(latest_stage: dict[str, Any] | None = None) -> dict[str, Any]:
 def list_page(items: list[dict[str, Any]]) -> dict[str, Any]:
     info = {"page": 1, "per_page": 25, "count": len(items), "total_count": len(items), "total_pages": 1}
     return envelope(items, result_info=info)
+
+
+def refused_connection() -> requests.exceptions.ConnectionError:
+    # What requests raises when the TCP connection is refused: nothing of the request was sent.
+    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", reason))  # type: ignore[arg-type]
 
 
 def add_create(mocked: responses.RequestsMock, project: str = "docs", **kwargs: Any) -> None:
@@ -531,10 +540,38 @@ def test_trigger_server_error_not_reposted(mocked: responses.RequestsMock) -> No
     assert "whether a build started is unknown" in message
     assert "[8000000] An unknown error occurred" in message
     assert (
-        "this run is not deduplicated (IDEMPOTENCY_TABLE is unset or the event has no schedule tick)"
-        in message
-    )
+        "this run is not deduplicated (IDEMPOTENCY_TABLE is unset or the event has no schedule tick), so a "
+        "retry may start a second build: check the project's deployments [error codes 8000000]"
+    ) in message
     assert raised.value.results[0]["error_codes"] == [8000000]
+
+
+def test_trigger_unknown_outcome_names_skip(mocked: responses.RequestsMock) -> None:
+    mocked.add("GET", f"{PROJECTS_URL}/docs", json=project_body())
+    add_create(mocked, status=502, json=error_body(8000000, "An unknown error occurred"))
+
+    with pytest.raises(RunFailedError) as raised:
+        run_trigger(settings=make_settings(skip_if_building=True))
+
+    assert "so a retry may start a second build unless SKIP_IF_BUILDING finds this one still building" in str(
+        raised.value
+    )
+
+
+def test_trigger_refused_connection_known(mocked: responses.RequestsMock) -> None:
+    # make_client() tries a request at most 3 times.
+    for _ in range(3):
+        mocked.add("POST", f"{PROJECTS_URL}/docs/deployments", body=refused_connection())
+
+    with pytest.raises(RunFailedError) as raised:
+        run_trigger(settings=make_settings(skip_if_building=False))
+
+    message = str(raised.value)
+    assert message.endswith(
+        "docs: POST /pages/projects/docs/deployments failed: could not connect (ConnectionError)"
+    )
+    assert "unknown" not in message
+    assert len(mocked.calls) == 3
 
 
 def test_trigger_project_not_found(mocked: responses.RequestsMock) -> None:
@@ -720,6 +757,7 @@ def test_trigger_metrics_for_skip_and_trigger(mocked: responses.RequestsMock) ->
         (RateLimitedError(method="POST", path="/p", status=429), False),
         (CloudflareApiError(method="POST", path="/p", status=403), False),
         (CloudflareError("other", method="POST", path="/p"), False),
+        (CloudflareNotSentError("refused", method="POST", path="/p"), False),
     ],
 )
 def test_outcome_unknown_classification(error: CloudflareError, unknown: bool) -> None:
