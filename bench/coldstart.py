@@ -201,19 +201,25 @@ class Runner:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "aws-credentials"),
             **self.account.environment(),
         }
-        config = {"mode": "baseline", "prepend_paths": [str(layout.layer)]}
+        config = {
+            "mode": "baseline",
+            "prepend_paths": [str(layout.layer)],
+            "imports_label": _BOTO3_AND_REQUESTS[0],
+        }
         child = run_child(
             self.runtime_python, config, environment=environment, cwd=self.home, python_options=python_options
         )
         result = child.result
         _check_exit(child.exit_code, result, child.stderr)
-        total = result["done"] - child.spawned
+        # The baseline's `first event` is creating the Secrets Manager client, which a function's first
+        # event does too, and its steps end with that.
         sample = Sample(
-            init=total,
-            first_event=0.0,
-            total=total,
+            init=result["imported"] - child.spawned,
+            first_event=result["done"] - result["imported"],
+            total=result["done"] - child.spawned,
             peak_rss_bytes=int(result["peak_rss_bytes"]),
             modules=int(result["modules"]),
+            steps=tuple(step for step in step_durations(child.spawned, result) if step[0] != HANDLER_MODULE),
         )
         return sample, child.stderr
 
@@ -452,7 +458,10 @@ def steps_section(steps: Mapping[str, Sequence[Sample]], baseline: float) -> Sec
     own_baseline = steps.get(BASELINE)
     if own_baseline:
         baseline = median([sample.total for sample in own_baseline])
-    steps = {function: samples for function, samples in steps.items() if function != BASELINE}
+    # The baseline gets a column of its own when its samples have steps.
+    steps = {
+        name: samples for name, samples in steps.items() if name != BASELINE or (samples and samples[0].steps)
+    }
     labels = merge_orders([[label for label, _ in samples[0].steps] for samples in steps.values()])
     labels.insert(labels.index(FIRST_EVENT) + 1, UPSTREAM)
     medians: dict[str, dict[str, float]] = {}
@@ -462,7 +471,8 @@ def steps_section(steps: Mapping[str, Sequence[Sample]], baseline: float) -> Sec
             for label in labels
             if label in dict(samples[0].steps)
         }
-        medians[function][UPSTREAM] = median([sample.upstream for sample in samples])
+        if function != BASELINE:
+            medians[function][UPSTREAM] = median([sample.upstream for sample in samples])
         medians[function][TOTAL] = median([sample.total for sample in samples])
     table_rows = [
         (
@@ -487,7 +497,8 @@ def steps_section(steps: Mapping[str, Sequence[Sample]], baseline: float) -> Sec
             "below, in this order, before the handler module; the medians show where a cold start's time",
             "goes. The first event's Powertools utilities are parameters (Secrets Manager), plus idempotency",
             "for the build trigger. `first event` then creates the Secrets Manager client (and the trigger's",
-            "DynamoDB client), fetches the secret and calls the API.",
+            "DynamoDB client), fetches the secret and calls the API. For the baseline, `first event` is",
+            "creating the Secrets Manager client.",
             *(
                 (
                     f"A baseline process runs in each of these {STEP_ROUNDS} rounds too, and this table",
@@ -602,7 +613,8 @@ def sections(results: ColdStartResults) -> list[Section]:
     paragraphs = (
         f"{results.rounds} rounds. Each round runs every variant once in a new process, forward in even "
         "rounds and backward in odd ones. `init` runs from spawning the process until the handler module "
-        "is imported, `first event` until the handler returns. Processes run with `-I -B`: only the "
+        "is imported, `first event` until the handler returns. For the baseline, `init` is its imports and "
+        "`first event` is creating the Secrets Manager client. Processes run with `-I -B`: only the "
         "function's directory, the layer's `python/` and the runtime environment's site-packages (boto3) are "
         "on `sys.path`, and no bytecode is written, as on Lambda's read-only file systems.",
         "Each function sample gets a fresh stand-in with three projects, and moto for AWS. The build trigger "
@@ -623,7 +635,9 @@ def sections(results: ColdStartResults) -> list[Section]:
         "Metrics, and reads the secret through a Secrets Manager client. For the build trigger it also "
         "makes 2 DynamoDB writes per project, from the same boto3 session, as Powertools idempotency does. "
         "Then it sends the Cloudflare requests that the function's latest sample sent, in the same order, "
-        "one at a time over one requests session, to a fresh stand-in with the same data. It runs none of "
+        "one at a time over one requests session, to a fresh stand-in with the same data. The floor "
+        "imports everything before its first event, while a function imports boto3 and Powertools' "
+        "utilities during its first event, so compare totals, not `init` or `first event`. It runs none of "
         "pages_ops, so `total` minus the floor is the cost of our code, and a floor above the target means "
         "that no code of ours can meet it with this work and these dependencies.",
     )

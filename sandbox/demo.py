@@ -94,6 +94,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, got {args.port}")
+    if args.dry_run and args.no_dry_run:
+        parser.error("--dry-run and --no-dry-run contradict each other: give one of them")
     if args.no_dry_run and not args.real:
         parser.error("--no-dry-run only applies with --real; the local demo deletes for real by default")
     if args.trigger and not args.real:
@@ -317,8 +319,11 @@ def format_trigger_results(result: Mapping[str, Any]) -> str:
         project = item.get("project")
         if item.get("action") == "triggered":
             target = item.get("url") or item.get("deployment_id") or "a new deployment"
-            reason = item.get("reason")
-            lines.append(f"  {project:<16} build started: {target}" + (f" ({reason})" if reason else ""))
+            reason = item.get("reason") or ""
+            # A redelivered tick replays the stored result: its build was started by the earlier delivery.
+            replayed = "already handled by an earlier delivery" in reason
+            started = "build already started" if replayed else "build started"
+            lines.append(f"  {project:<16} {started}: {target}" + (f" ({reason})" if reason else ""))
         elif item.get("action") == "skipped":
             lines.append(f"  {project:<16} skipped: {item.get('reason')}")
         else:
@@ -393,7 +398,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         demo.start()
         # The page's port is taken before anything runs, so a busy port fails before builds start.
         url = None if args.once else demo.serve_status_page()
-        mode = "the real Cloudflare API" if args.real else "the local Cloudflare Pages sandbox"
+        if args.real:
+            # CLOUDFLARE_API_BASE_URL, when set, replaces Cloudflare's address, as it does when deployed.
+            base_url = os.environ.get("CLOUDFLARE_API_BASE_URL", "").strip()
+            mode = f"the Cloudflare API at {base_url}" if base_url else "the real Cloudflare API"
+        else:
+            mode = "the local Cloudflare Pages sandbox"
         demo._print(f"cf-pages-ops demo on {mode}; AWS is moto on 127.0.0.1")
         demo.run_trigger()
         demo.run_pruner()

@@ -117,7 +117,7 @@ def test_demo_runs_end_to_end(running_demo: DemoProcess) -> None:
     running_demo.send("r")
     running_demo.read_until(rf"^Build trigger \(tick {re.escape(tick)} delivered again\)$", 60)
     running_demo.read_until(
-        rf"^  docs +.*tick {re.escape(tick)} was already handled by an earlier delivery", 60
+        rf"^  docs +(build already started|skipped): .*tick {re.escape(tick)} was already handled", 60
     )
     running_demo.send("p")
     running_demo.read_until(r"^Pruner \(deleting\)", 60)
@@ -194,6 +194,37 @@ def test_demo_real_mode_dry_runs_by_default() -> None:
     args = demo.parse_args(["--real"])
 
     assert demo.Demo(args, out=sys.stdout).dry_run is True
+
+
+def test_demo_rejects_both_dry_run_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        demo.parse_args(["--real", "--dry-run", "--no-dry-run"])
+
+    assert exit_info.value.code == 2
+    assert "--dry-run and --no-dry-run contradict each other" in capsys.readouterr().err
+
+
+def test_trigger_results_mark_replayed_build() -> None:
+    result = {
+        "results": [
+            {
+                "project": "docs",
+                "action": "triggered",
+                "deployment_id": "d1",
+                "url": "https://d1.docs.pages.dev",
+                "reason": "tick 2026-12-04T10:00:00Z was already handled by an earlier delivery",
+            },
+            {"project": "blog", "action": "triggered", "deployment_id": "d2", "url": None, "reason": None},
+        ]
+    }
+
+    lines = [" ".join(line.split()) for line in demo.format_trigger_results(result).splitlines()]
+
+    assert lines == [
+        "docs build already started: https://d1.docs.pages.dev (tick 2026-12-04T10:00:00Z was already "
+        "handled by an earlier delivery)",
+        "blog build started: d2",
+    ]
 
 
 def test_demo_honours_dry_run_variable(monkeypatch: pytest.MonkeyPatch) -> None:

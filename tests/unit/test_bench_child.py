@@ -133,3 +133,12 @@ def test_write_records_put_then_update():
     assert put["Item"]["status"] == {"S": "INPROGRESS"}
     assert update["Key"] == {"id": put["Item"]["id"]}
     assert dynamodb.calls[2][1]["Item"]["id"] != put["Item"]["id"]
+
+
+def test_run_baseline_stamps_imports_then_client():
+    result = child.run_baseline("boto3 and requests")
+
+    [(label, imported)] = result["steps"]
+    assert label == "boto3 and requests"
+    assert imported == result["imported"]
+    assert result["imported"] <= result["done"]

@@ -312,3 +312,21 @@ def test_measure_runs_function_before_its_floor():
         floor = first_round.index(coldstart.Variant(function, BUILT, floor=True))
         assert built < floor
     assert all(len(samples) == 2 for samples in results.samples.values())
+
+
+def test_steps_section_baseline_column():
+    imports = "boto3 and requests (the baseline imports them too)"
+    baseline_steps = ((coldstart.INTERPRETER_START, 0.02), (imports, 0.13), (coldstart.FIRST_EVENT, 0.05))
+    function_steps = (*baseline_steps[:2], (coldstart.HANDLER_MODULE, 0.01), (coldstart.FIRST_EVENT, 0.09))
+    steps = {
+        coldstart.BASELINE: [step_sample(0.2, baseline_steps)] * 3,
+        "status_page": [step_sample(0.25, function_steps)] * 3,
+    }
+    table = coldstart.steps_section(steps, baseline=0.3).tables[0]
+    rows = {row[0]: row[1:] for row in table.rows}
+
+    assert table.headers == ("step", coldstart.BASELINE, "status_page")
+    assert rows[coldstart.FIRST_EVENT] == ("50.0 ms", "90.0 ms")
+    assert rows[coldstart.HANDLER_MODULE] == ("-", "10.0 ms")
+    assert rows[coldstart.UPSTREAM] == ("-", "10.0 ms")
+    assert rows["total / baseline"] == ("1.00 x", "1.25 x")
