@@ -119,9 +119,9 @@ def git_revision() -> str:
     paths = sorted(line[3:] for line in changes.splitlines() if line.strip())
     if not paths:
         return commit
-    shown = ", ".join(paths[:MAX_CHANGED_PATHS_SHOWN])
+    listed = ", ".join(paths[:MAX_CHANGED_PATHS_SHOWN])
     more = f" and {len(paths) - MAX_CHANGED_PATHS_SHOWN} more" if len(paths) > MAX_CHANGED_PATHS_SHOWN else ""
-    return f"{commit} with uncommitted changes to {shown}{more}"
+    return f"{commit} with uncommitted changes to {listed}{more}"
 
 
 def command_line(argv: Sequence[str]) -> str:

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from bench import importtime
-from bench.containers import FUNCTIONS, BenchError, Layout, run_child
+from bench.containers import FUNCTIONS, BenchError, ChildResult, Layout, run_child
 from bench.report import Row, Section, Table, Verdict, mebibytes, milliseconds
 from bench.stand_ins import (
     ACCOUNT_PROJECTS,
@@ -34,6 +34,9 @@ from bench.stand_ins import (
     function_environment,
 )
 from bench.stats import Summary, median, union_length
+
+if TYPE_CHECKING:
+    from sandbox.cloudflare_pages import PagesSandbox
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +136,26 @@ class Sample:
     # With import steps: (label, seconds) from the spawn to the handler's return, in order.
     steps: tuple[tuple[str, float], ...] = ()
 
+    @classmethod
+    def from_child(
+        cls,
+        spawned: float,
+        result: Mapping[str, Any],
+        *,
+        upstream: float = 0.0,
+        steps: tuple[tuple[str, float], ...] = (),
+    ) -> Sample:
+        """Build a sample from a child's result message and the moment the parent spawned it."""
+        return cls(
+            init=result["imported"] - spawned,
+            first_event=result["done"] - result["imported"],
+            total=result["done"] - spawned,
+            peak_rss_bytes=int(result["peak_rss_bytes"]),
+            modules=int(result["modules"]),
+            upstream=upstream,
+            steps=steps,
+        )
+
 
 @dataclass(slots=True)
 class ColdStartResults:
@@ -212,16 +235,9 @@ class Runner:
         result = child.result
         _check_exit(child.exit_code, result, child.stderr)
         # The baseline's `first event` is creating the Secrets Manager client, which a function's first
-        # event does too, and its steps end with that.
-        sample = Sample(
-            init=result["imported"] - child.spawned,
-            first_event=result["done"] - result["imported"],
-            total=result["done"] - child.spawned,
-            peak_rss_bytes=int(result["peak_rss_bytes"]),
-            modules=int(result["modules"]),
-            steps=tuple(step for step in step_durations(child.spawned, result) if step[0] != HANDLER_MODULE),
-        )
-        return sample, child.stderr
+        # event does too. It has no handler module, so that step is left out.
+        steps = tuple(step for step in step_durations(child.spawned, result) if step[0] != HANDLER_MODULE)
+        return Sample.from_child(child.spawned, result, steps=steps), child.stderr
 
     def _function(
         self,
@@ -231,6 +247,59 @@ class Runner:
         import_steps: Sequence[tuple[str, Sequence[str]]],
     ) -> tuple[Sample, str]:
         code_dir = layout.function(function)
+
+        def config(environment: Mapping[str, str], sandbox: PagesSandbox) -> dict[str, Any]:
+            return {
+                "mode": "invoke",
+                "prepend_paths": [str(code_dir), str(layout.layer)],
+                "handler_module": "app",
+                "function_name": environment["AWS_LAMBDA_FUNCTION_NAME"],
+                "timeout_seconds": TIMEOUTS[function],
+                "event": first_event(function, self._runs),
+                "client": CLIENT_OVERRIDE,
+                "steps": [[label, list(modules)] for label, modules in import_steps],
+            }
+
+        run = self._run_on_stand_in(function, code_dir, config, python_options)
+        check_response(function, run.child.result["response"], run.deletable)
+        self.recorded[function] = run.requests
+        sample = Sample.from_child(
+            run.child.spawned,
+            run.child.result,
+            upstream=run.upstream,
+            steps=step_durations(run.child.spawned, run.child.result),
+        )
+        return sample, run.child.stderr
+
+    def _floor(self, function: str, layout: Layout, python_options: Sequence[str]) -> tuple[Sample, str]:
+        recorded = self.recorded.get(function)
+        if not recorded:
+            raise BenchError(f"{function}'s dependency floor replays its requests: sample {function} first")
+
+        # The stand-in's seeds give the same projects and deployment ids every time, so the recorded
+        # paths, deletions included, are valid on the fresh stand-in of this run.
+        def config(environment: Mapping[str, str], sandbox: PagesSandbox) -> dict[str, Any]:
+            return {
+                "mode": "floor",
+                "prepend_paths": [str(layout.layer)],
+                "imports": floor_imports(function),
+                "dynamodb_writes": FLOOR_DYNAMODB_WRITES.get(function, 0),
+                "origin": _origin(sandbox.base_url),
+                "requests": recorded,
+            }
+
+        run = self._run_on_stand_in(function, self.home, config, python_options)
+        sample = Sample.from_child(run.child.spawned, run.child.result, upstream=run.upstream)
+        return sample, run.child.stderr
+
+    def _run_on_stand_in(
+        self,
+        function: str,
+        code_dir: Path,
+        make_config: Callable[[Mapping[str, str], PagesSandbox], dict[str, Any]],
+        python_options: Sequence[str],
+    ) -> _StandInRun:
+        """Run one child in `function`'s environment against a fresh stand-in with the small account."""
         sandbox, deletable = account_sandbox()
         try:
             environment = function_environment(
@@ -241,87 +310,36 @@ class Runner:
                 home=self.home,
                 path=_path(),
             )
-            config = {
-                "mode": "invoke",
-                "prepend_paths": [str(code_dir), str(layout.layer)],
-                "handler_module": "app",
-                "function_name": environment["AWS_LAMBDA_FUNCTION_NAME"],
-                "timeout_seconds": TIMEOUTS[function],
-                "event": first_event(function, self._runs),
-                "client": CLIENT_OVERRIDE,
-                "steps": [[label, list(modules)] for label, modules in import_steps],
-            }
             child = run_child(
                 self.runtime_python,
-                config,
+                make_config(environment, sandbox),
                 environment=environment,
                 cwd=code_dir,
                 python_options=python_options,
             )
-            upstream = union_length((record.started, record.ended) for record in sandbox.request_log)
-            requests = [[record.method, record.path, record.query] for record in sandbox.request_log]
+            log = sandbox.request_log
         finally:
             sandbox.stop()
-        result = child.result
-        _check_exit(child.exit_code, result, child.stderr)
-        check_response(function, result["response"], deletable)
-        self.recorded[function] = requests
-        sample = Sample(
-            init=result["imported"] - child.spawned,
-            first_event=result["done"] - result["imported"],
-            total=result["done"] - child.spawned,
-            peak_rss_bytes=int(result["peak_rss_bytes"]),
-            modules=int(result["modules"]),
-            upstream=upstream,
-            steps=step_durations(child.spawned, result),
+        _check_exit(child.exit_code, child.result, child.stderr)
+        return _StandInRun(
+            child=child,
+            deletable=deletable,
+            upstream=union_length((record.started, record.ended) for record in log),
+            requests=[[record.method, record.path, record.query] for record in log],
         )
-        return sample, child.stderr
 
-    def _floor(self, function: str, layout: Layout, python_options: Sequence[str]) -> tuple[Sample, str]:
-        recorded = self.recorded.get(function)
-        if not recorded:
-            raise BenchError(f"{function}'s dependency floor replays its requests: sample {function} first")
-        # The stand-in's seeds give the same projects and deployment ids every time, so the recorded
-        # paths, deletions included, are valid on a fresh stand-in.
-        sandbox, _ = account_sandbox()
-        try:
-            environment = function_environment(
-                function,
-                aws=self.account.environment(),
-                api_base_url=sandbox.base_url,
-                code_dir=self.home,
-                home=self.home,
-                path=_path(),
-            )
-            config = {
-                "mode": "floor",
-                "prepend_paths": [str(layout.layer)],
-                "imports": floor_imports(function),
-                "dynamodb_writes": FLOOR_DYNAMODB_WRITES.get(function, 0),
-                "origin": _origin(sandbox.base_url),
-                "requests": recorded,
-            }
-            child = run_child(
-                self.runtime_python,
-                config,
-                environment=environment,
-                cwd=self.home,
-                python_options=python_options,
-            )
-            upstream = union_length((record.started, record.ended) for record in sandbox.request_log)
-        finally:
-            sandbox.stop()
-        result = child.result
-        _check_exit(child.exit_code, result, child.stderr)
-        sample = Sample(
-            init=result["imported"] - child.spawned,
-            first_event=result["done"] - result["imported"],
-            total=result["done"] - child.spawned,
-            peak_rss_bytes=int(result["peak_rss_bytes"]),
-            modules=int(result["modules"]),
-            upstream=upstream,
-        )
-        return sample, child.stderr
+
+@dataclass(frozen=True, slots=True)
+class _StandInRun:
+    """A child's run against a stand-in: its result, and what the stand-in logged of it."""
+
+    child: ChildResult
+    # Deployments a pruner run deletes in the stand-in's account.
+    deletable: int
+    # How long the stand-in had at least one request in flight, in seconds.
+    upstream: float
+    # The requests the stand-in received, as [method, path, query], in order.
+    requests: list[list[Any]]
 
 
 def _origin(url: str) -> str:

@@ -50,6 +50,19 @@ def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / "cloudflare" / name).read_text(encoding="utf-8"))
 
 
+def refused_connection() -> Exception:
+    """Return what requests raises when the TCP connection is refused, so nothing of the request was sent.
+
+    That is a ConnectionError around urllib3's MaxRetryError, whose reason is a NewConnectionError.
+    """
+    import requests
+    import urllib3
+
+    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    cause = urllib3.exceptions.MaxRetryError(None, "/client/v4", reason)  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(cause)
+
+
 def load_event(relative_path: str) -> Any:
     """Load a sample event from events/, the same files the README and the demo use."""
     return json.loads((EVENTS / relative_path).read_text(encoding="utf-8"))

@@ -378,7 +378,7 @@ def test_source_refresh_unchanged_waits() -> None:
     old = source.credentials()
     source.refresh(old)
 
-    # Every rejection of the same token within the interval is answered without reading the secret.
+    # Within the interval, refresh returns the rejected token again without reading the secret.
     clock.now += REFETCH_INTERVAL_SECONDS - 1
     assert source.refresh(old) == old
     assert [force for _, force in fetcher.calls].count(True) == 1

@@ -41,7 +41,7 @@ from pages_ops.errors import (
 )
 from pages_ops.timing import Deadline, RateLimiter, RetryPolicy
 from pages_ops.transport import MIN_REQUEST_SECONDS, USER_AGENT, Timeouts, Transport
-from tests.conftest import FAKE_ACCOUNT_ID, FAKE_API_TOKEN, load_fixture
+from tests.conftest import FAKE_ACCOUNT_ID, FAKE_API_TOKEN, load_fixture, refused_connection
 
 # A reserved top-level domain that never resolves: even a request that escaped `responses` stays local.
 BASE = "https://api.cloudflare.invalid/client/v4"
@@ -442,14 +442,6 @@ def body_stall() -> requests.exceptions.ConnectionError:
     return requests.exceptions.ConnectionError(cause)
 
 
-def refused() -> requests.exceptions.ConnectionError:
-    # What requests raises when the TCP connection is refused: urllib3's MaxRetryError whose reason is a
-    # NewConnectionError, wrapped in a ConnectionError.
-    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
-    cause = urllib3.exceptions.MaxRetryError(None, "/client/v4", reason)  # type: ignore[arg-type]
-    return requests.exceptions.ConnectionError(cause)
-
-
 TRANSPORT_FAILURES = [
     pytest.param(
         requests.exceptions.ConnectionError(f"Max retries exceeded with url: /accounts/{FAKE_ACCOUNT_ID}"),
@@ -786,7 +778,7 @@ def test_create_retried_on_connect_timeout(mocked: responses.RequestsMock, sleep
 
 def test_create_retried_when_refused(mocked: responses.RequestsMock, sleeps: SleepRecorder) -> None:
     # A refused connection never carried the request, so no build can have started.
-    mocked.add("POST", DEPLOYMENTS_URL, body=refused())
+    mocked.add("POST", DEPLOYMENTS_URL, body=refused_connection())
     mocked.add("POST", DEPLOYMENTS_URL, json=SUCCESS_DEPLOYMENT)
 
     deployment = make_client().create_deployment("docs")
@@ -797,7 +789,7 @@ def test_create_retried_when_refused(mocked: responses.RequestsMock, sleeps: Sle
 
 def test_refused_every_time_not_sent(mocked: responses.RequestsMock, sleeps: SleepRecorder) -> None:
     for _ in range(4):
-        mocked.add("POST", DEPLOYMENTS_URL, body=refused())
+        mocked.add("POST", DEPLOYMENTS_URL, body=refused_connection())
 
     with pytest.raises(CloudflareNotSentError) as caught:
         make_client().create_deployment("docs")

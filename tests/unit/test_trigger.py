@@ -18,9 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-import requests
 import responses
-import urllib3
 from responses import matchers
 from responses.registries import OrderedRegistry
 
@@ -63,7 +61,7 @@ from pages_ops.trigger import (
     _outcome_unknown,
     trigger_builds,
 )
-from tests.conftest import FAKE_ACCOUNT_ID, FAKE_API_TOKEN, REPO_ROOT, load_fixture
+from tests.conftest import FAKE_ACCOUNT_ID, FAKE_API_TOKEN, REPO_ROOT, load_fixture, refused_connection
 
 BASE = "https://api.cloudflare.invalid/client/v4"
 PROJECTS_URL = f"{BASE}/accounts/{FAKE_ACCOUNT_ID}/pages/projects"
@@ -226,12 +224,6 @@ def project_body(latest_stage: dict[str, Any] | None = None) -> dict[str, Any]:
 def list_page(items: list[dict[str, Any]]) -> dict[str, Any]:
     info = {"page": 1, "per_page": 25, "count": len(items), "total_count": len(items), "total_pages": 1}
     return envelope(items, result_info=info)
-
-
-def refused_connection() -> requests.exceptions.ConnectionError:
-    # What requests raises when the TCP connection is refused: nothing of the request was sent.
-    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", reason))  # type: ignore[arg-type]
 
 
 def add_create(mocked: responses.RequestsMock, project: str = "docs", **kwargs: Any) -> None:
